@@ -1,0 +1,71 @@
+/**
+ * The CLI entry: builds the command tree, runs one command, turns errors into messages and exit codes.
+ * Command modules only declare their flags here; what they do is imported when they run, so `--help`
+ * stays fast and never loads the OTel SDK or gRPC.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { CliError, ExitCode } from './errors.js';
+import { createOutputContext, type GlobalFlags } from './output/context.js';
+import { registerInit } from './commands/init.js';
+import { registerUp } from './commands/up.js';
+import { registerDown } from './commands/down.js';
+import { registerStatus } from './commands/status.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerSendTestTrace } from './commands/send-test-trace.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('loom-otel')
+    .description('A working OpenTelemetry stack for Loom agents, and proof that their traces arrive.')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--no-color', 'no colours (also when NO_COLOR is set)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 1 a check or action failed, 2 bad usage, 3 exported but not seen in time
+(send-test-trace), 130 interrupted.
+
+Start here:
+  npx loom-otel init && loom-otel up     the stack on Docker
+  loom-otel up --local                   no Docker: everything in one process
+  loom-otel send-test-trace              prove that traces arrive`,
+    );
+  program.exitOverride();
+  for (const register of [registerInit, registerUp, registerDown, registerStatus, registerDoctor, registerSendTestTrace]) {
+    register(program);
+  }
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Global flags as seen from inside a command's action. */
+export function globalFlags(command: Command): GlobalFlags {
+  return command.optsWithGlobals() as GlobalFlags;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage mistakes were already printed by commander.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const ctx = createOutputContext(program.opts() as GlobalFlags);
+    if (error instanceof CliError) {
+      if (ctx.json) ctx.emitJson({ ok: false, error: { message: error.message, fix: error.fix, exitCode: error.exitCode } });
+      ctx.err(`${ctx.style.red('Error:')} ${error.message}`);
+      if (error.fix) ctx.err(`${ctx.style.bold('Fix:')} ${error.fix}`);
+      return error.exitCode;
+    }
+    ctx.err(`${ctx.style.red('Unexpected error:')} ${(error as Error)?.stack ?? String(error)}`);
+    ctx.err('This is a bug in loom-otel; please report it with the command you ran.');
+    return ExitCode.Failed;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Runs the built CLI the way a user does: `node bin/loom-otel.js ...` in a child process.
+ * `npm test` builds first, so dist/ is current.
+ */
+import { execa, type Options, type Result } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'bin/loom-otel.js');
+
+/** An environment without the caller's OTEL_* variables, CI flag or colours, so tests see only what they set. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('OTEL_') || key === 'CI' || key === 'FORCE_COLOR' || key === 'NO_COLOR' || key === 'DEPLOYMENT_ENV') continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export interface CliRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `loom-otel args...`; never throws on a non-zero exit. */
+export async function runCli(args: string[], options: Options & { env?: Record<string, string | undefined> } = {}): Promise<CliRun> {
+  const result: Result = await execa('node', [BIN, ...args], {
+    reject: false,
+    timeout: 60_000,
+    ...options,
+    env: options.env ?? cleanEnv(),
+    extendEnv: false,
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+/** A fresh temp directory, removed by the returned cleanup. */
+export async function tempDir(prefix = 'loom-otel-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
