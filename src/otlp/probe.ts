@@ -1,0 +1,365 @@
+/**
+ * Probes an OTLP traces endpoint without sending data, step by step (DNS, TCP, TLS or plaintext, protocol),
+ * so the failing step can be named. gRPC is spoken directly over node:http2 (an empty Export), so probing
+ * never loads @grpc/grpc-js or the OTel SDK. The whole probe is bounded by one timeout.
+ */
+import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import {
+  describeGrpcStatus,
+  describeHttpStatus,
+  describeNetworkError,
+  grpcStatusName,
+  noAnswerFailure,
+  protocolMismatchFailure,
+  type FailureContext,
+  type OtlpFailure,
+} from './failures.js';
+import type { OtlpProtocol } from './settings.js';
+
+export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
+export interface ProbeTarget {
+  /** gRPC: scheme://host:port. OTLP/HTTP: the full traces URL. */
+  url: string;
+  protocol: OtlpProtocol;
+  tls: boolean;
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  /** PEM file of the CA that signed the endpoint's certificate (OTEL_EXPORTER_OTLP_CERTIFICATE). */
+  certificateFile?: string;
+}
+
+export type ProbeStepName = 'dns' | 'tcp' | 'tls' | 'protocol' | 'export';
+
+export interface ProbeStep {
+  name: ProbeStepName;
+  ok: boolean;
+  ms: number;
+  detail: string;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  steps: ProbeStep[];
+  failure?: OtlpFailure;
+  /** gRPC status of the empty Export, when one was answered. */
+  grpcStatus?: number;
+  /** HTTP status of the empty POST, when one was answered. */
+  httpStatus?: number;
+  /** OTLP/HTTP: status of `GET <traces path>` (405 proves the route exists). */
+  routeStatus?: number;
+}
+
+class StepFailed extends Error {
+  constructor(readonly failure: OtlpFailure) {
+    super(failure.cause);
+  }
+}
+
+/** What answered on the port, judged from the first bytes it sent back. */
+type Greeting = { kind: 'http2' } | { kind: 'http1'; status: number } | { kind: 'tls' } | { kind: 'closed' } | { kind: 'silent' };
+
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** An empty SETTINGS frame: length 0, type 4, flags 0, stream 0. */
+const EMPTY_SETTINGS_FRAME = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+/** A gRPC message frame holding an empty ExportTraceServiceRequest: not compressed, length 0. */
+const EMPTY_GRPC_MESSAGE = Buffer.alloc(5);
+
+export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
+  const deadline = Date.now() + target.timeoutMs;
+  const remaining = () => Math.max(1, deadline - Date.now());
+  const ctx: FailureContext = { url: target.url, protocol: target.protocol, timeoutMs: target.timeoutMs };
+  const steps: ProbeStep[] = [];
+  const result: ProbeResult = { ok: false, steps };
+
+  const run = async <T>(name: ProbeStepName, action: () => Promise<{ value: T; detail: string }>): Promise<T> => {
+    const started = Date.now();
+    try {
+      const { value, detail } = await action();
+      steps.push({ name, ok: true, ms: Date.now() - started, detail });
+      return value;
+    } catch (error) {
+      const failure = error instanceof StepFailed ? error.failure : describeNetworkError(error as NodeJS.ErrnoException, ctx);
+      steps.push({ name, ok: false, ms: Date.now() - started, detail: failure.cause });
+      throw new StepFailed(failure);
+    }
+  };
+
+  try {
+    let url: URL;
+    try {
+      url = new URL(target.url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new StepFailed({ kind: 'invalid-endpoint', retryable: false, cause: `"${target.url}" is not an http:// or https:// URL.`, fix: 'Give a URL such as http://localhost:4317 (gRPC) or http://localhost:4318 (OTLP/HTTP).' });
+    }
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const ca = target.certificateFile ? await readFile(target.certificateFile) : undefined;
+
+    const address = await run('dns', async () => {
+      if (net.isIP(host)) return { value: host, detail: `${host} is an IP address` };
+      const found = await withTimeout(lookup(host), remaining(), () => new StepFailed(describeNetworkError({ code: 'EAI_AGAIN', message: 'DNS lookup timed out' }, ctx)));
+      return { value: found.address, detail: `${host} -> ${found.address}` };
+    });
+
+    await run('tcp', async () => {
+      const socket = await connectTcp(address, port, remaining(), ctx);
+      socket.destroy();
+      return { value: undefined, detail: `connected to ${address}:${port}` };
+    });
+
+    if (target.tls) {
+      await run('tls', async () => {
+        const alpn = await tlsHandshake(address, port, host, target.protocol === 'grpc' ? ['h2'] : ['http/1.1'], ca, remaining(), ctx);
+        if (target.protocol === 'grpc' && alpn !== 'h2') throw new StepFailed(protocolMismatchFailure('not-grpc', ctx));
+        return { value: undefined, detail: `TLS handshake done${alpn ? ` (ALPN ${alpn})` : ''}` };
+      });
+    } else {
+      await run('protocol', async () => {
+        const greeting = await sniff(address, port, target, url, remaining());
+        return { value: undefined, detail: judgeGreeting(greeting, target, ctx, result) };
+      });
+    }
+
+    if (target.protocol === 'grpc') {
+      await run('export', async () => {
+        const { status, message } = await grpcEmptyExport(url, target, ca, remaining(), ctx);
+        result.grpcStatus = status;
+        if (status !== 0) throw new StepFailed(describeGrpcStatus(status, message, ctx));
+        return { value: undefined, detail: 'an empty Export was answered OK' };
+      });
+    } else {
+      await run('export', async () => {
+        if (target.tls) result.routeStatus = (await httpRequest(url, 'GET', target, undefined, ca, remaining(), ctx)).status;
+        const body = target.protocol === 'http/json' ? Buffer.from('{}') : Buffer.alloc(0);
+        const answer = await httpRequest(url, 'POST', target, body, ca, remaining(), ctx);
+        result.httpStatus = answer.status;
+        if (answer.status !== 200) throw new StepFailed(describeHttpStatus(answer.status, ctx, answer.body));
+        const route = result.routeStatus === 405 ? '; GET answered 405, so the traces route exists' : '';
+        return { value: undefined, detail: `an empty ${target.protocol === 'http/json' ? 'JSON' : 'protobuf'} POST was answered 200${route}` };
+      });
+    }
+    result.ok = true;
+  } catch (error) {
+    if (!(error instanceof StepFailed)) throw error;
+    result.failure = error.failure;
+  }
+  return result;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function connectTcp(host: string, port: number, timeoutMs: number, ctx: FailureContext): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new StepFailed(describeNetworkError({ code: 'ETIMEDOUT' }, ctx)));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+function tlsHandshake(host: string, port: number, servername: string, alpn: string[], ca: Buffer | undefined, timeoutMs: number, ctx: FailureContext): Promise<string | false> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, servername: net.isIP(servername) ? undefined : servername, ALPNProtocols: alpn, ...(ca ? { ca } : {}) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new StepFailed(noAnswerFailure(ctx, 'The TLS handshake got no answer')));
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const protocol = socket.alpnProtocol ?? false;
+      socket.destroy();
+      resolve(protocol);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      // A plaintext server answers the ClientHello with bytes that are not a TLS record.
+      reject(/wrong version number|packet length too long|unknown protocol/i.test(error.message) ? new StepFailed(describeNetworkError({ code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: error.message }, ctx)) : error);
+    });
+  });
+}
+
+/** Sends the opening a client of this protocol would send and reads what comes back. */
+function sniff(host: string, port: number, target: ProbeTarget, url: URL, timeoutMs: number): Promise<Greeting> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const finish = (greeting: Greeting | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (greeting instanceof Error) reject(greeting);
+      else resolve(greeting);
+    };
+    const timer = setTimeout(() => finish(classify(received) ?? { kind: 'silent' }), timeoutMs);
+    socket.once('connect', () => {
+      if (target.protocol === 'grpc') {
+        socket.write(Buffer.concat([HTTP2_PREFACE, EMPTY_SETTINGS_FRAME]));
+      } else {
+        const headers = Object.entries(target.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n${headers}\r\n`);
+      }
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const greeting = classify(received);
+      if (greeting) finish(greeting);
+    });
+    socket.once('end', () => finish(classify(received) ?? { kind: 'closed' }));
+    socket.once('error', (error) => finish(received.length > 0 ? (classify(received) ?? error) : error));
+  });
+}
+
+function classify(bytes: Buffer): Greeting | undefined {
+  if (bytes.length < 2) return undefined;
+  // A TLS record (alert 0x15 or handshake 0x16) with major version 3.
+  if ((bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03) return { kind: 'tls' };
+  if (bytes.subarray(0, 5).toString('latin1') === 'HTTP/') {
+    const line = bytes.toString('latin1').split('\r\n')[0] ?? '';
+    if (!bytes.includes('\r\n')) return undefined;
+    return { kind: 'http1', status: Number(line.split(' ')[1]) || 0 };
+  }
+  // An HTTP/2 frame header: 24-bit length, then type SETTINGS (4) or GOAWAY (7).
+  if (bytes.length >= 9 && (bytes[3] === 0x04 || bytes[3] === 0x07)) return { kind: 'http2' };
+  if (bytes.length >= 9) return { kind: 'closed' };
+  return undefined;
+}
+
+function judgeGreeting(greeting: Greeting, target: ProbeTarget, ctx: FailureContext, result: ProbeResult): string {
+  const grpc = target.protocol === 'grpc';
+  switch (greeting.kind) {
+    case 'tls':
+      throw new StepFailed(protocolMismatchFailure('plaintext-to-tls', ctx));
+    case 'silent':
+      throw new StepFailed(noAnswerFailure(ctx, `The server did not answer a${grpc ? 'n HTTP/2 preface' : 'n HTTP request'}`));
+    case 'closed':
+      throw new StepFailed(describeNetworkError({ code: 'ECONNRESET' }, ctx));
+    case 'http1':
+      if (grpc) throw new StepFailed(protocolMismatchFailure('http1-on-grpc-port', ctx));
+      result.routeStatus = greeting.status;
+      return `plaintext HTTP/1.1; GET answered ${greeting.status}${greeting.status === 405 ? ' (the traces route exists)' : ''}`;
+    case 'http2':
+      if (!grpc) throw new StepFailed(protocolMismatchFailure('grpc-on-http-port', ctx));
+      return 'plaintext HTTP/2 (gRPC transport)';
+  }
+}
+
+function grpcEmptyExport(url: URL, target: ProbeTarget, ca: Buffer | undefined, timeoutMs: number, ctx: FailureContext): Promise<{ status: number; message: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(url.origin, ca ? { ca } : {});
+    let done = false;
+    const finish = (value: { status: number; message: string } | Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      session.destroy();
+      if (value instanceof Error) reject(value);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => finish(new StepFailed(noAnswerFailure(ctx, 'The empty Export got no answer'))), timeoutMs);
+    session.on('error', (error) => finish(error));
+    const lowerHeaders = Object.fromEntries(Object.entries(target.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': TRACE_EXPORT_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...lowerHeaders,
+    });
+    let headers: http2.IncomingHttpHeaders = {};
+    stream.on('response', (responseHeaders) => {
+      headers = responseHeaders;
+      const httpStatus = Number(responseHeaders[':status']);
+      // A trailers-only gRPC answer carries grpc-status in the headers.
+      if (responseHeaders['grpc-status'] !== undefined) {
+        finish({ status: Number(responseHeaders['grpc-status']), message: decodeGrpcMessage(responseHeaders['grpc-message']) });
+      } else if (httpStatus !== 200) {
+        finish(new StepFailed(describeHttpStatus(httpStatus, ctx)));
+      } else if (!String(responseHeaders['content-type'] ?? '').startsWith('application/grpc')) {
+        finish(new StepFailed(protocolMismatchFailure('not-grpc', ctx)));
+      }
+    });
+    stream.on('trailers', (trailers) => {
+      finish({ status: Number(trailers['grpc-status'] ?? 2), message: decodeGrpcMessage(trailers['grpc-message']) });
+    });
+    stream.on('data', () => undefined);
+    stream.on('end', () => {
+      if (headers['grpc-status'] === undefined) finish({ status: 2, message: 'the server closed the stream without a grpc-status' });
+    });
+    stream.on('error', (error) => finish(error));
+    stream.end(EMPTY_GRPC_MESSAGE);
+  });
+}
+
+function decodeGrpcMessage(value: string | string[] | undefined): string {
+  const text = Array.isArray(value) ? value.join(', ') : (value ?? '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function httpRequest(url: URL, method: 'GET' | 'POST', target: ProbeTarget, body: Buffer | undefined, ca: Buffer | undefined, timeoutMs: number, ctx: FailureContext): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const client = url.protocol === 'https:' ? https : http;
+    const contentType = target.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
+    const request = client.request(url, {
+      method,
+      headers: { ...(target.headers ?? {}), ...(body ? { 'content-type': contentType, 'content-length': String(body.length) } : {}) },
+      ...(ca ? { ca } : {}),
+      agent: false,
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new StepFailed(noAnswerFailure(ctx, `${method} ${url.pathname} got no answer`)));
+    }, timeoutMs);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.length < 16 && chunks.push(chunk));
+      response.on('end', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        // Only short, printable bodies are useful in a message; protobuf bodies are not.
+        resolve({ status: response.statusCode ?? 0, body: /^[\x20-\x7e\s]*$/.test(text) ? text : '' });
+      });
+    });
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.end(body);
+  });
+}
+
+/** A readable summary of a gRPC status, for output. */
+export function grpcStatusLabel(code: number): string {
+  return `${grpcStatusName(code)} (${code})`;
+}
