@@ -1,12 +1,172 @@
 import type { Command } from 'commander';
-import { ActionError } from '../errors.js';
+import { DEFAULT_STACK_DIR } from '../stack/manifest.js';
+import { DEFAULT_HOST_PORTS, PORT_FLAGS, type PortRole } from '../stack/model.js';
 
-// Placeholder until the command lands; replaced by its implementation.
+/** `--otlp-grpc-port` -> `otlpGrpcPort`, the key commander stores the value under. */
+function optionKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 export function registerInit(program: Command): void {
-  program
+  const command = program
     .command('init')
-    .description("Scaffold the observability stack (docker-compose, collector, Jaeger, Prometheus, Grafana)")
-    .action(() => {
-      throw new ActionError('init is not implemented yet.');
+    .description('Scaffold the observability stack (docker-compose, collector, Jaeger, Prometheus, Grafana)')
+    .option('--dir <path>', `stack directory (default ./${DEFAULT_STACK_DIR})`)
+    .option('--name <name>', 'Compose project name: lowercase letters, digits, - and _ (default loom-observability)')
+    .option('--no-jaeger', 'leave Jaeger out (no trace storage or trace UI)')
+    .option('--no-prometheus', 'leave Prometheus out (spanmetrics stay on the collector on --metrics-port)')
+    .option('--no-grafana', 'leave Grafana out');
+  for (const [role, flag] of Object.entries(PORT_FLAGS) as [PortRole, string][]) {
+    command.option(`${flag} <port>`, `host port (default ${DEFAULT_HOST_PORTS[role]})`);
+  }
+  command
+    .option('--expose', 'publish the ports on all interfaces instead of 127.0.0.1')
+    .option('--environment <name>', 'default deployment.environment for spans (default development)')
+    .option('--sampling <percent>', 'percentage of traces Jaeger keeps, 0-100 (default 100; metrics count every span)')
+    .option('-y, --yes', 'never prompt: flags, then the existing stack, then defaults')
+    .option('--force', 'overwrite generated files even if you edited them')
+    .option('--check', 'write nothing; exit 1 listing the files that differ from what init would generate')
+    .addHelpText(
+      'after',
+      `
+Re-running init keeps the options recorded in loom-otel.json unless a flag changes them. Files you
+edited since init wrote them are left alone (exit 1) unless --force.
+
+Examples:
+  loom-otel init --yes                          defaults into ./${DEFAULT_STACK_DIR}
+  loom-otel init --no-jaeger --grafana-port 3001
+  loom-otel init --check                        in CI: fail when the stack drifted`,
+    )
+    .action(runInit);
+}
+
+async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<void> {
+  const [{ createOutputContext }, { parseNumber, parsePort }, { ExitCode }, options, scaffold, write, manifest] = await Promise.all([
+    import('../output/context.js'),
+    import('./parse.js'),
+    import('../errors.js'),
+    import('../stack/options.js'),
+    import('../stack/scaffold.js'),
+    import('../stack/write.js'),
+    import('../stack/manifest.js'),
+  ]);
+  const ctx = createOutputContext(cmd.optsWithGlobals());
+  const fromCli = (key: string) => cmd.getOptionValueSource(key) === 'cli';
+  const string = (key: string) => (typeof flags[key] === 'string' ? (flags[key] as string) : undefined);
+
+  // Every flag is parsed and checked before anything is asked or written.
+  const ports: Partial<Record<PortRole, number>> = {};
+  for (const [role, flag] of Object.entries(PORT_FLAGS) as [PortRole, string][]) {
+    const value = string(optionKey(flag));
+    if (value !== undefined) ports[role] = parsePort(flag, value);
+  }
+  const overrides = {
+    name: string('name'),
+    parts: {
+      jaeger: fromCli('jaeger') ? false : undefined,
+      prometheus: fromCli('prometheus') ? false : undefined,
+      grafana: fromCli('grafana') ? false : undefined,
+    },
+    ports,
+    expose: flags.expose === true ? true : undefined,
+    environment: string('environment'),
+    samplingPercent: string('sampling') === undefined ? undefined : parseNumber('--sampling', string('sampling') as string, 0, 100),
+  };
+  const force = flags.force === true;
+  const check = flags.check === true;
+  const dir = manifest.stackDir(string('dir'));
+
+  const existing = await scaffold.loadExistingStack(dir, force);
+  let chosen = options.resolveOptions(scaffold.baseOptions(existing), overrides);
+  if (!check) await scaffold.checkDirectoryWritable(dir);
+
+  if (ctx.interactive && !check) {
+    const { askForOptions } = await import('../stack/prompts.js');
+    ctx.out(ctx.style.bold(`loom-otel init: ${dir}`));
+    const answers = await askForOptions(chosen, {
+      name: overrides.name !== undefined,
+      parts: Object.values(overrides.parts).some((v) => v !== undefined),
+      ports: Object.keys(ports).length > 0,
+      expose: overrides.expose !== undefined,
+      environment: overrides.environment !== undefined,
+      samplingPercent: overrides.samplingPercent !== undefined,
     });
+    chosen = options.resolveOptions(chosen, answers);
+  }
+
+  if (check) {
+    const { rendering, drift } = await scaffold.checkInit(existing, chosen);
+    if (ctx.json) {
+      ctx.emitJson({ ok: drift.length === 0, dir, drifted: drift, files: rendering.files.map((f) => f.path) });
+    } else if (drift.length === 0) {
+      ctx.out(`${ctx.style.green('Up to date:')} the ${rendering.files.length} files in ${dir} are what loom-otel init generates.`);
+    } else {
+      const reasons = { missing: 'missing', edited: 'edited by hand', outdated: 'out of date (generated by another loom-otel version or options)' };
+      ctx.err(`${ctx.style.red('Drift:')} ${drift.length} file(s) in ${dir} differ from what loom-otel init generates:`);
+      for (const file of drift) ctx.err(`  ${file.path}: ${reasons[file.reason]}`);
+      ctx.err(`${ctx.style.bold('Fix:')} run \`loom-otel init --dir ${dir}\` to regenerate (add --force to overwrite files edited by hand).`);
+    }
+    if (drift.length > 0) process.exitCode = ExitCode.Failed;
+    return;
+  }
+
+  const warnings: string[] = [];
+  if (!chosen.parts.jaeger && chosen.samplingPercent < 100) {
+    warnings.push('--sampling has no effect without Jaeger: no traces are stored, and the metrics always count every span.');
+  }
+  const { rendering, plan } = await scaffold.planInit(existing, chosen, force);
+  await write.applyPlan(plan);
+
+  const kept = plan.files.filter((f) => f.action === 'keep-edited' || f.action === 'keep-obsolete');
+  if (ctx.json) {
+    ctx.emitJson({
+      ok: kept.length === 0,
+      dir,
+      options: chosen,
+      files: plan.files.map((f) => ({ path: f.path, action: f.action })),
+      urls: Object.fromEntries(rendering.model.parts.filter((p) => p.uiUrl).map((p) => [p.name, p.uiUrl])),
+      otlp: rendering.model.otlp,
+      warnings,
+    });
+  } else {
+    printSummary(ctx, dir, plan.files, rendering.model, warnings);
+  }
+  if (kept.length > 0) {
+    ctx.err(
+      `${ctx.style.yellow('Left alone:')} ${kept.map((f) => f.path).join(', ')} ${kept.length === 1 ? 'was' : 'were'} changed since loom-otel wrote ${kept.length === 1 ? 'it' : 'them'}.`,
+    );
+    ctx.err(`${ctx.style.bold('Fix:')} see the differences with \`loom-otel init --check --dir ${dir}\`; re-run with --force to overwrite edited files.`);
+    process.exitCode = ExitCode.Failed;
+  }
+}
+
+type Ctx = import('../output/context.js').OutputContext;
+type Planned = import('../stack/write.js').PlannedFile;
+
+const ACTION_WORDS: Readonly<Record<Planned['action'], string>> = {
+  create: 'created',
+  update: 'updated',
+  unchanged: 'unchanged',
+  overwrite: 'overwritten (--force)',
+  'keep-edited': 'left alone: you edited it',
+  remove: 'removed (part left out)',
+  'keep-obsolete': 'left alone: no longer generated, but you edited it',
+};
+
+function printSummary(ctx: Ctx, dir: string, files: Planned[], model: import('../stack/model.js').StackModel, warnings: string[]): void {
+  const { style } = ctx;
+  const changed = files.some((f) => f.action !== 'unchanged');
+  ctx.out(changed ? `${style.green('Stack written to')} ${dir}` : `${style.green('Nothing to change in')} ${dir}`);
+  for (const file of files) {
+    const word = ACTION_WORDS[file.action];
+    const colored = file.action.startsWith('keep') ? style.yellow(word) : file.action === 'unchanged' ? style.dim(word) : word;
+    ctx.out(`  ${file.path.padEnd(44)} ${colored}`);
+  }
+  for (const warning of warnings) ctx.err(`${style.yellow('Note:')} ${warning}`);
+  ctx.out();
+  ctx.out(style.bold('Next:'));
+  ctx.out(`  loom-otel up --dir ${dir}        start it and wait until every part is healthy`);
+  ctx.out(`  export OTEL_EXPORTER_OTLP_ENDPOINT=${model.otlp.grpcEndpoint}   for a Loom agent on this machine`);
+  for (const part of model.parts.filter((p) => p.uiUrl)) ctx.out(`  ${part.service.padEnd(10)} ${part.uiUrl}`);
+  if (model.dashboardUrl) ctx.out(`  dashboard  ${model.dashboardUrl}  (login in ${dir}/.env)`);
 }

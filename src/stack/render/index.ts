@@ -1,0 +1,57 @@
+/**
+ * Renders every file of a stack from its model: only the files of enabled parts, in a fixed order, so
+ * the same options give byte-identical files (the Grafana password aside, which the caller supplies).
+ */
+import { MANIFEST_FILE } from '../manifest.js';
+import type { StackModel } from '../model.js';
+import { COLLECTOR_CONFIG_FILE, renderCollectorConfig } from './collector.js';
+import { COMPOSE_FILE, renderCompose } from './compose.js';
+import { renderDashboard } from './dashboard.js';
+import { ENV_FILE, ENV_FILE_MODE, GITIGNORE_FILE, renderEnvFile, renderGitignore } from './env.js';
+import {
+  GRAFANA_DASHBOARD_FILE,
+  GRAFANA_DATASOURCES_FILE,
+  GRAFANA_PROVIDER_FILE,
+  renderDashboardProvider,
+  renderDatasources,
+} from './grafana.js';
+import { JAEGER_CONFIG_FILE, renderJaegerConfig } from './jaeger.js';
+import { PROMETHEUS_CONFIG_FILE, renderPrometheusConfig } from './prometheus.js';
+import { README_FILE, renderReadme, type FileEntry } from './readme.js';
+
+export interface GeneratedFile extends FileEntry {
+  /** Path relative to the stack directory, with '/' separators. */
+  path: string;
+  content: string;
+  /** File mode; 0o644 unless the file holds secrets. */
+  mode: number;
+}
+
+export interface StackSecrets {
+  grafanaPassword: string;
+}
+
+export function renderStack(model: StackModel, secrets: StackSecrets): GeneratedFile[] {
+  const file = (path: string, purpose: string, content: string, mode = 0o644): GeneratedFile => ({ path, purpose, content, mode });
+  const files: GeneratedFile[] = [
+    file(COMPOSE_FILE, 'the services, their pinned images, ports and volumes', renderCompose(model)),
+    file(COLLECTOR_CONFIG_FILE, 'the collector: OTLP receivers, processors, spanmetrics, exporters and pipelines', renderCollectorConfig(model)),
+  ];
+  if (model.has('jaeger')) files.push(file(JAEGER_CONFIG_FILE, 'Jaeger v2: in-memory trace storage, UI and query API', renderJaegerConfig(model)));
+  if (model.has('prometheus')) files.push(file(PROMETHEUS_CONFIG_FILE, 'what Prometheus scrapes', renderPrometheusConfig(model)));
+  if (model.has('grafana')) {
+    files.push(file(GRAFANA_DATASOURCES_FILE, "Grafana's datasources (fixed uids)", renderDatasources(model)));
+    if (model.has('prometheus')) {
+      files.push(file(GRAFANA_PROVIDER_FILE, 'tells Grafana to load the dashboards in grafana/dashboards', renderDashboardProvider()));
+      files.push(file(GRAFANA_DASHBOARD_FILE, 'the Loom agents dashboard', renderDashboard(model)));
+    }
+  }
+  files.push(
+    file(ENV_FILE, 'the Grafana admin login and DEPLOYMENT_ENV (secret: mode 0600, ignored by git)', renderEnvFile(model, secrets.grafanaPassword), ENV_FILE_MODE),
+    file(GITIGNORE_FILE, `keeps ${ENV_FILE} out of git`, renderGitignore()),
+  );
+  const readme: FileEntry = { path: README_FILE, purpose: 'this file' };
+  const manifest: FileEntry = { path: MANIFEST_FILE, purpose: 'the options of this stack and a digest of each file, read by loom-otel' };
+  files.push(file(README_FILE, readme.purpose, renderReadme(model, [...files, readme, manifest])));
+  return files;
+}
