@@ -1,0 +1,106 @@
+/**
+ * Reads a trace back from Jaeger's query API (`GET /api/traces/{id}`, the HTTP API its UI uses; Jaeger v2
+ * keeps it). A 404 means "not stored yet", which is normal for a moment after export.
+ */
+import type { WaterfallSpan } from '../output/waterfall.js';
+
+export interface JaegerTag {
+  key: string;
+  type?: string;
+  value: unknown;
+}
+
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references?: Array<{ refType: string; traceID?: string; spanID: string }>;
+  /** Microseconds since the epoch. */
+  startTime: number;
+  /** Microseconds. */
+  duration: number;
+  tags?: JaegerTag[];
+  logs?: Array<{ timestamp: number; fields: JaegerTag[] }>;
+  processID: string;
+}
+
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string; tags?: JaegerTag[] }>;
+}
+
+export type JaegerLookup =
+  | { status: 'found'; trace: JaegerTrace }
+  | { status: 'not-found' }
+  | { status: 'error'; message: string };
+
+/** Base URL without a trailing slash: API paths and UI links are appended to it. */
+export function jaegerBase(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+export function jaegerTraceLink(base: string, traceId: string): string {
+  return `${jaegerBase(base)}/trace/${traceId}`;
+}
+
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if ((error as Error).name === 'TimeoutError') return 'no answer in time';
+  return cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
+export async function fetchJaegerTrace(base: string, traceId: string, timeoutMs: number): Promise<JaegerLookup> {
+  const url = `${jaegerBase(base)}/api/traces/${traceId}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  } catch (error) {
+    return { status: 'error', message: `Jaeger at ${jaegerBase(base)} could not be reached (${networkReason(error)})` };
+  }
+  const text = await response.text().catch(() => '');
+  if (response.status === 404) return { status: 'not-found' };
+  if (!response.ok) return { status: 'error', message: `Jaeger at ${jaegerBase(base)} answered ${response.status} to GET /api/traces/{id}` };
+  try {
+    const body = JSON.parse(text) as { data?: JaegerTrace[] | null };
+    const trace = body.data?.[0];
+    return trace && Array.isArray(trace.spans) ? { status: 'found', trace } : { status: 'not-found' };
+  } catch {
+    return { status: 'error', message: `Jaeger at ${jaegerBase(base)} answered GET /api/traces/{id} with something that is not JSON` };
+  }
+}
+
+export function tagValue(tags: JaegerTag[] | undefined, key: string): unknown {
+  return tags?.find((tag) => tag.key === key)?.value;
+}
+
+/** Error as Jaeger stores an OTLP ERROR status: the `error` tag, and `otel.status_code`. */
+export function isErrorSpan(span: JaegerSpan): boolean {
+  const error = tagValue(span.tags, 'error');
+  return error === true || error === 'true' || tagValue(span.tags, 'otel.status_code') === 'ERROR';
+}
+
+export function serviceOf(trace: JaegerTrace, span: JaegerSpan): string {
+  return trace.processes[span.processID]?.serviceName ?? '?';
+}
+
+export function parentOf(span: JaegerSpan): string | undefined {
+  return span.references?.find((ref) => ref.refType === 'CHILD_OF')?.spanID;
+}
+
+/** Distinct service names, in the order their first span appears. */
+export function servicesOf(trace: JaegerTrace): string[] {
+  return [...new Set(trace.spans.map((span) => serviceOf(trace, span)))];
+}
+
+export function toWaterfall(trace: JaegerTrace): WaterfallSpan[] {
+  return trace.spans.map((span) => ({
+    spanId: span.spanID,
+    ...(parentOf(span) ? { parentSpanId: parentOf(span) } : {}),
+    service: serviceOf(trace, span),
+    name: span.operationName,
+    startUs: span.startTime,
+    durationUs: span.duration,
+    error: isErrorSpan(span),
+  }));
+}

@@ -1,0 +1,180 @@
+/**
+ * Load mode: `count` Loom traces at `rate` traces per second (0 = as fast as possible) over `concurrency`
+ * parallel export requests, for sizing a collector (what `telemetrygen` does, with Loom-shaped traces).
+ *
+ * Like the SDK's BatchSpanProcessor, spans travel in batches of up to 512 per export request: a worker
+ * takes every trace that is due (up to a full batch), builds it through the SDK and exports it, so a
+ * receiver slower than the rate makes batches grow instead of the backlog.
+ */
+import type { OtlpTraceSettings } from '../otlp/settings.js';
+import { createSpanDelivery, rejectionFailure, type DeliveryFailure } from './export.js';
+import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
+
+/** The BatchSpanProcessor's default maxExportBatchSize. */
+export const MAX_BATCH_SPANS = 512;
+
+export interface LoadInput {
+  settings: OtlpTraceSettings;
+  trace: LoomTraceOptions;
+  count: number;
+  /** Traces per second; 0 = as fast as possible. */
+  rate: number;
+  concurrency: number;
+  /** Stops taking new traces; exports in flight finish and are counted. */
+  signal?: AbortSignal;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  tracesDone: number;
+  tracesTotal: number;
+  spansAccepted: number;
+  failedExports: number;
+  elapsedMs: number;
+}
+
+export interface FailureCount {
+  kind: DeliveryFailure['kind'];
+  cause: string;
+  fix: string;
+  grpcCode?: number;
+  httpStatus?: number;
+  exports: number;
+  spans: number;
+}
+
+export interface LoadSummary {
+  tracesRequested: number;
+  /** Traces whose export succeeded completely. */
+  tracesSent: number;
+  spansPerTrace: number;
+  /** Spans the receiver accepted. */
+  spansSent: number;
+  spansFailed: number;
+  rejectedSpans: number;
+  exports: number;
+  failedExports: number;
+  seconds: number;
+  spansPerSecond: number;
+  tracesPerSecond: number;
+  failures: FailureCount[];
+  /** Export request latency, milliseconds (nearest rank). */
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  interrupted: boolean;
+}
+
+/** Nearest-rank percentile of ascending `sorted`. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? 0;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export async function runLoad(input: LoadInput): Promise<LoadSummary> {
+  const factory = createLoomTraceFactory(input.trace);
+  const delivery = await createSpanDelivery(input.settings, { concurrency: input.concurrency });
+  const tracesPerBatch = Math.max(1, Math.floor(MAX_BATCH_SPANS / factory.spansPerTrace));
+  const interval = input.rate > 0 ? 1000 / input.rate : 0;
+  const latencies: number[] = [];
+  const failures = new Map<string, FailureCount>();
+  const totals = { taken: 0, tracesDone: 0, tracesSent: 0, spansSent: 0, spansFailed: 0, rejectedSpans: 0, failedExports: 0 };
+  const started = performance.now();
+  const progress = () =>
+    input.onProgress?.({
+      tracesDone: totals.tracesDone,
+      tracesTotal: input.count,
+      spansAccepted: totals.spansSent,
+      failedExports: totals.failedExports,
+      elapsedMs: performance.now() - started,
+    });
+
+  const countFailure = (failure: DeliveryFailure, spans: number) => {
+    const key = `${failure.kind}:${failure.grpcCode ?? failure.httpStatus ?? ''}`;
+    const entry = failures.get(key) ?? {
+      kind: failure.kind,
+      cause: failure.cause,
+      fix: failure.fix,
+      ...(failure.grpcCode !== undefined ? { grpcCode: failure.grpcCode } : {}),
+      ...(failure.httpStatus !== undefined ? { httpStatus: failure.httpStatus } : {}),
+      exports: 0,
+      spans: 0,
+    };
+    entry.exports += 1;
+    entry.spans += spans;
+    failures.set(key, entry);
+  };
+
+  const worker = async () => {
+    while (totals.taken < input.count && !input.signal?.aborted) {
+      let take = Math.min(tracesPerBatch, input.count - totals.taken);
+      if (interval > 0) {
+        const due = started + totals.taken * interval;
+        const now = performance.now();
+        if (now < due) {
+          await sleep(due - now, input.signal);
+          continue; // another worker may have taken the due trace meanwhile
+        }
+        const dueCount = Math.min(input.count, Math.floor((now - started) / interval) + 1);
+        take = Math.min(take, dueCount - totals.taken);
+      }
+      totals.taken += take;
+      const spans = [];
+      for (let i = 0; i < take; i++) spans.push(...factory.build().spans);
+      const outcome = await delivery.send(spans);
+      latencies.push(outcome.ms);
+      totals.tracesDone += take;
+      if (outcome.failure) {
+        totals.failedExports += 1;
+        totals.spansFailed += spans.length;
+        countFailure(outcome.failure, spans.length);
+      } else if (outcome.rejectedSpans > 0) {
+        totals.failedExports += 1;
+        totals.rejectedSpans += outcome.rejectedSpans;
+        totals.spansSent += spans.length - outcome.rejectedSpans;
+        totals.spansFailed += outcome.rejectedSpans;
+        countFailure(rejectionFailure(outcome), outcome.rejectedSpans);
+      } else {
+        totals.tracesSent += take;
+        totals.spansSent += spans.length;
+      }
+      progress();
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: input.concurrency }, worker));
+  } finally {
+    await Promise.all([delivery.shutdown(), factory.shutdown()]);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    tracesRequested: input.count,
+    tracesSent: totals.tracesSent,
+    spansPerTrace: factory.spansPerTrace,
+    spansSent: totals.spansSent,
+    spansFailed: totals.spansFailed,
+    rejectedSpans: totals.rejectedSpans,
+    exports: latencies.length,
+    failedExports: totals.failedExports,
+    seconds,
+    spansPerSecond: seconds > 0 ? totals.spansSent / seconds : 0,
+    tracesPerSecond: seconds > 0 ? totals.tracesSent / seconds : 0,
+    failures: [...failures.values()].sort((a, b) => b.exports - a.exports),
+    latencyMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
+    interrupted: Boolean(input.signal?.aborted) && totals.taken < input.count,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Reads the spanmetrics counters for a service from Prometheus' HTTP API (`/api/v1/query`). The series
+ * names and labels come from src/stack/spanmetrics.ts, the same contract the collector config and the
+ * dashboards are built on.
+ */
+import { SPANMETRICS_BASE_LABELS, SPANMETRICS_SERIES } from '../stack/spanmetrics.js';
+
+export type PrometheusReading = { status: 'ok'; calls: number; series: number } | { status: 'error'; message: string };
+
+/** A PromQL double-quoted string literal. */
+function promString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/** Spans counted for `service` so far, all span names together; an empty result means no series yet. */
+export function spanmetricsCallsQuery(service: string): string {
+  return `sum(${SPANMETRICS_SERIES.calls}{${SPANMETRICS_BASE_LABELS.serviceName}=${promString(service)}})`;
+}
+
+export function prometheusBase(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+export async function readSpanmetricsCalls(base: string, service: string, timeoutMs: number): Promise<PrometheusReading> {
+  const url = `${prometheusBase(base)}/api/v1/query?query=${encodeURIComponent(spanmetricsCallsQuery(service))}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const reason = (error as Error).name === 'TimeoutError' ? 'no answer in time' : cause ?? (error as Error).message;
+    return { status: 'error', message: `Prometheus at ${prometheusBase(base)} could not be reached (${reason})` };
+  }
+  const text = await response.text().catch(() => '');
+  if (!response.ok) return { status: 'error', message: `Prometheus at ${prometheusBase(base)} answered ${response.status} to /api/v1/query` };
+  try {
+    const body = JSON.parse(text) as { status?: string; data?: { resultType?: string; result?: Array<{ value?: [number, string] }> } };
+    if (body.status !== 'success' || !Array.isArray(body.data?.result)) {
+      return { status: 'error', message: `Prometheus at ${prometheusBase(base)} did not answer a query result` };
+    }
+    const result = body.data.result;
+    const calls = result.reduce((sum, sample) => sum + (Number(sample.value?.[1]) || 0), 0);
+    return { status: 'ok', calls, series: result.length };
+  } catch {
+    return { status: 'error', message: `Prometheus at ${prometheusBase(base)} answered /api/v1/query with something that is not JSON` };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * One test trace, end to end: build it through the SDK, export it and read the exporter's result, then
+ * (unless told not to) wait until Jaeger stores every span and Prometheus counts it.
+ */
+import { SpanStatusCode } from '@opentelemetry/api';
+import { hrTimeToMicroseconds } from '@opentelemetry/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { OtlpTraceSettings } from '../otlp/settings.js';
+import type { WaterfallSpan } from '../output/waterfall.js';
+import { createSpanDelivery, rejectionFailure, type DeliveryFailure, type ExportOutcome } from './export.js';
+import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
+import { readPrometheusBefore, waitForJaeger, waitForPrometheus, type BackendTarget, type JaegerHop, type PrometheusHop, type SentSpan } from './verify.js';
+
+export interface VerifyPlan {
+  /** Undefined when there is no Jaeger to ask. */
+  jaeger?: BackendTarget;
+  prometheus?: BackendTarget;
+  waitMs: number;
+}
+
+export interface SendTraceInput {
+  settings: OtlpTraceSettings;
+  trace: LoomTraceOptions;
+  /** False with --no-verify. */
+  verify: VerifyPlan | false;
+  /** Called as soon as the trace exists, before the export: the id is the first thing the user sees. */
+  onTraceId?: (traceId: string) => void;
+}
+
+export interface SendTraceResult {
+  traceId: string;
+  services: string[];
+  sent: WaterfallSpan[];
+  export: Omit<ExportOutcome, 'failure'> & { failure?: DeliveryFailure };
+  jaeger?: JaegerHop;
+  prometheus?: PrometheusHop;
+}
+
+export function toSentWaterfall(spans: readonly ReadableSpan[]): WaterfallSpan[] {
+  return spans.map((span) => {
+    const parent = span.parentSpanContext?.spanId;
+    return {
+      spanId: span.spanContext().spanId,
+      ...(parent ? { parentSpanId: parent } : {}),
+      service: String(span.resource.attributes['service.name'] ?? '?'),
+      name: span.name,
+      startUs: hrTimeToMicroseconds(span.startTime),
+      durationUs: hrTimeToMicroseconds(span.duration),
+      error: span.status.code === SpanStatusCode.ERROR,
+    };
+  });
+}
+
+export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceResult> {
+  const factory = createLoomTraceFactory(input.trace);
+  const delivery = await createSpanDelivery(input.settings);
+  try {
+    const built = factory.build();
+    input.onTraceId?.(built.traceId);
+    const sent = toSentWaterfall(built.spans);
+    const result: SendTraceResult = { traceId: built.traceId, services: [...factory.services], sent, export: { ok: false, spans: 0, ms: 0, rejectedSpans: 0 } };
+
+    const verify = input.verify;
+    const prometheusBefore = verify && verify.prometheus ? await readPrometheusBefore(verify.prometheus, input.trace.service) : undefined;
+
+    const outcome = await delivery.send(built.spans);
+    const exportedAt = performance.now();
+    result.export = outcome.failure === undefined && outcome.rejectedSpans > 0 ? { ...outcome, failure: rejectionFailure(outcome) } : outcome;
+    if (!outcome.ok || !verify) return result;
+
+    const deadline = exportedAt + verify.waitMs;
+    const sentSpans: SentSpan[] = sent.map(({ spanId, name, service }) => ({ spanId, name, service }));
+    const [jaeger, prometheus] = await Promise.all([
+      verify.jaeger ? waitForJaeger(verify.jaeger, built.traceId, sentSpans, exportedAt, deadline) : undefined,
+      prometheusBefore ? waitForPrometheus(prometheusBefore, exportedAt, deadline) : undefined,
+    ]);
+    if (jaeger) result.jaeger = jaeger;
+    if (prometheus) result.prometheus = prometheus;
+    return result;
+  } finally {
+    await Promise.all([delivery.shutdown(), factory.shutdown()]);
+  }
+}
