@@ -76,9 +76,9 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
   const check = flags.check === true;
   const dir = manifest.stackDir(string('dir'));
 
+  if (!check) await scaffold.checkDirectoryWritable(dir);
   const existing = await scaffold.loadExistingStack(dir, force);
   let chosen = options.resolveOptions(scaffold.baseOptions(existing), overrides);
-  if (!check) await scaffold.checkDirectoryWritable(dir);
 
   if (ctx.interactive && !check) {
     const { askForOptions } = await import('../stack/prompts.js');
