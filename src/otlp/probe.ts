@@ -33,6 +33,16 @@ export interface ProbeTarget {
   timeoutMs: number;
   /** PEM file of the CA that signed the endpoint's certificate (OTEL_EXPORTER_OTLP_CERTIFICATE). */
   certificateFile?: string;
+  /** PEM files of a client certificate and its key, for endpoints that require mutual TLS. */
+  clientCertificateFile?: string;
+  clientKeyFile?: string;
+}
+
+/** The TLS material a connection presents: the CA to trust and, for mutual TLS, a client certificate. */
+interface TlsFiles {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 export type ProbeStepName = 'dns' | 'tcp' | 'tls' | 'protocol' | 'export';
@@ -101,7 +111,7 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    const ca = target.certificateFile ? await readFile(target.certificateFile) : undefined;
+    const files = await readTlsFiles(target);
 
     const address = await run('dns', async () => {
       if (net.isIP(host)) return { value: host, detail: `${host} is an IP address` };
@@ -117,7 +127,7 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
 
     if (target.tls) {
       await run('tls', async () => {
-        const alpn = await tlsHandshake(address, port, host, target.protocol === 'grpc' ? ['h2'] : ['http/1.1'], ca, remaining(), ctx);
+        const alpn = await tlsHandshake(address, port, host, target.protocol === 'grpc' ? ['h2'] : ['http/1.1'], files, remaining(), ctx);
         if (target.protocol === 'grpc' && alpn !== 'h2') throw new StepFailed(protocolMismatchFailure('not-grpc', ctx));
         return { value: undefined, detail: `TLS handshake done${alpn ? ` (ALPN ${alpn})` : ''}` };
       });
@@ -130,16 +140,16 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
 
     if (target.protocol === 'grpc') {
       await run('export', async () => {
-        const { status, message } = await grpcEmptyExport(url, target, ca, remaining(), ctx);
+        const { status, message } = await grpcEmptyExport(url, target, files, remaining(), ctx);
         result.grpcStatus = status;
         if (status !== 0) throw new StepFailed(describeGrpcStatus(status, message, ctx));
         return { value: undefined, detail: 'an empty Export was answered OK' };
       });
     } else {
       await run('export', async () => {
-        if (target.tls) result.routeStatus = (await httpRequest(url, 'GET', target, undefined, ca, remaining(), ctx)).status;
+        if (target.tls) result.routeStatus = (await httpRequest(url, 'GET', target, undefined, files, remaining(), ctx)).status;
         const body = target.protocol === 'http/json' ? Buffer.from('{}') : Buffer.alloc(0);
-        const answer = await httpRequest(url, 'POST', target, body, ca, remaining(), ctx);
+        const answer = await httpRequest(url, 'POST', target, body, files, remaining(), ctx);
         result.httpStatus = answer.status;
         if (answer.status !== 200) throw new StepFailed(describeHttpStatus(answer.status, ctx, answer.body));
         const route = result.routeStatus === 405 ? '; GET answered 405, so the traces route exists' : '';
@@ -152,6 +162,24 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
     result.failure = error.failure;
   }
   return result;
+}
+
+/** Reads the PEM files the target names; a file that cannot be read fails the probe before it connects. */
+async function readTlsFiles(target: ProbeTarget): Promise<TlsFiles> {
+  const files: TlsFiles = {};
+  for (const [key, file, variable] of [
+    ['ca', target.certificateFile, 'OTEL_EXPORTER_OTLP_CERTIFICATE'],
+    ['cert', target.clientCertificateFile, 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE'],
+    ['key', target.clientKeyFile, 'OTEL_EXPORTER_OTLP_CLIENT_KEY'],
+  ] as const) {
+    if (!file) continue;
+    try {
+      files[key] = await readFile(file);
+    } catch (error) {
+      throw new StepFailed({ kind: 'certificate', retryable: false, cause: `Cannot read ${file} (${variable}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, fix: `Point ${variable} at a readable PEM file.` });
+    }
+  }
+  return files;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
@@ -182,9 +210,9 @@ function connectTcp(host: string, port: number, timeoutMs: number, ctx: FailureC
   });
 }
 
-function tlsHandshake(host: string, port: number, servername: string, alpn: string[], ca: Buffer | undefined, timeoutMs: number, ctx: FailureContext): Promise<string | false> {
+function tlsHandshake(host: string, port: number, servername: string, alpn: string[], files: TlsFiles, timeoutMs: number, ctx: FailureContext): Promise<string | false> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port, servername: net.isIP(servername) ? undefined : servername, ALPNProtocols: alpn, ...(ca ? { ca } : {}) });
+    const socket = tls.connect({ host, port, servername: net.isIP(servername) ? undefined : servername, ALPNProtocols: alpn, ...files });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new StepFailed(noAnswerFailure(ctx, 'The TLS handshake got no answer')));
@@ -271,9 +299,9 @@ function judgeGreeting(greeting: Greeting, target: ProbeTarget, ctx: FailureCont
   }
 }
 
-function grpcEmptyExport(url: URL, target: ProbeTarget, ca: Buffer | undefined, timeoutMs: number, ctx: FailureContext): Promise<{ status: number; message: string }> {
+function grpcEmptyExport(url: URL, target: ProbeTarget, files: TlsFiles, timeoutMs: number, ctx: FailureContext): Promise<{ status: number; message: string }> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(url.origin, ca ? { ca } : {});
+    const session = http2.connect(url.origin, files);
     let done = false;
     const finish = (value: { status: number; message: string } | Error) => {
       if (done) return;
@@ -327,14 +355,14 @@ function decodeGrpcMessage(value: string | string[] | undefined): string {
   }
 }
 
-function httpRequest(url: URL, method: 'GET' | 'POST', target: ProbeTarget, body: Buffer | undefined, ca: Buffer | undefined, timeoutMs: number, ctx: FailureContext): Promise<{ status: number; body: string }> {
+function httpRequest(url: URL, method: 'GET' | 'POST', target: ProbeTarget, body: Buffer | undefined, files: TlsFiles, timeoutMs: number, ctx: FailureContext): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     const contentType = target.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
     const request = client.request(url, {
       method,
       headers: { ...(target.headers ?? {}), ...(body ? { 'content-type': contentType, 'content-length': String(body.length) } : {}) },
-      ...(ca ? { ca } : {}),
+      ...files,
       agent: false,
     });
     const timer = setTimeout(() => {

@@ -1,0 +1,93 @@
+/**
+ * Check group 5: a container engine with Compose, running, and (when the stack is down) every host port
+ * the stack publishes free, with what holds a taken one. Built on src/engine/, which `up` uses, so doctor
+ * and `up` judge the engine the same way; each step here is bounded by doctor's timeout.
+ */
+import { CliError } from '../errors.js';
+import { composePs, composeProject } from '../engine/compose.js';
+import { detectEngine, runCommand, composeLabel, type Engine } from '../engine/engine.js';
+import { explainEngineFailure, lastLines } from '../engine/failures.js';
+import { findPortConflicts } from '../engine/ports.js';
+import type { FoundStack } from '../stack/manifest.js';
+import { PORT_FLAGS, PORT_OWNER, type PartName } from '../stack/model.js';
+import { fail, pass, skip, warn, type CheckResult } from './types.js';
+
+class Timeout extends Error {}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Timeout()), Math.max(1, ms))))]).finally(() => clearTimeout(timer));
+}
+
+export interface EngineState {
+  checks: CheckResult[];
+  engine?: Engine;
+  /** Compose services the engine reports running; undefined when it could not be asked. */
+  running?: Set<string>;
+}
+
+/**
+ * Without a stack the engine matters only for a later `loom-otel up`, so its absence is a warning;
+ * with one, it is a failure.
+ */
+export async function checkEngine(stack: FoundStack | undefined, timeoutMs: number): Promise<EngineState> {
+  const deadline = Date.now() + timeoutMs;
+  const left = () => deadline - Date.now();
+  const problem = stack ? fail : warn;
+  const checks: CheckResult[] = [];
+  let engine: Engine;
+  try {
+    engine = await within(detectEngine(), left());
+    checks.push(pass('engine.compose', 'Container engine with Compose', `${composeLabel(engine)} (Compose ${engine.version})`));
+  } catch (error) {
+    if (error instanceof Timeout) {
+      checks.push(problem('engine.compose', 'Container engine with Compose', `no answer from docker/podman within ${timeoutMs} ms`, 'Check that `docker compose version` (or `podman compose version`) answers.'));
+    } else if (error instanceof CliError) {
+      checks.push(problem('engine.compose', 'Container engine with Compose', error.message, error.fix ?? 'Install Docker with the Compose plugin, or Podman.'));
+    } else {
+      throw error;
+    }
+    checks.push(skip('engine.running', 'Engine running', 'no usable engine'));
+    return { checks };
+  }
+  const result = await runCommand([engine.cli, 'info'], { timeoutMs: Math.max(1, left()) });
+  if (result.exitCode !== 0 && !(result.missing && engine.name === 'docker-compose')) {
+    const output = result.stderr || result.stdout;
+    const explained = explainEngineFailure(engine, output);
+    const detail = explained?.message ?? (output.trim() ? `\`${engine.cli} info\` failed: ${lastLines(output, 2)}` : `\`${engine.cli} info\` did not answer within ${timeoutMs} ms`);
+    checks.push(problem('engine.running', 'Engine running', detail, explained?.fix ?? `Check that ${engine.cli} works: run \`${engine.cli} info\`.`));
+    return { checks, engine };
+  }
+  checks.push(pass('engine.running', 'Engine running', `${engine.cli} info answered`));
+  if (!stack) return { checks, engine };
+  try {
+    const states = await within(composePs(composeProject(engine, stack.dir)), left());
+    return { checks, engine, running: new Set(states.filter((s) => s.running).map((s) => s.service)) };
+  } catch {
+    // Which services run is only a hint for the port check; the health probes still tell.
+    return { checks, engine };
+  }
+}
+
+/**
+ * Host ports of parts that are not running must be free, or `up` fails. `running` holds the parts seen
+ * running (healthy, or reported by the engine): their ports are in use by the stack itself.
+ */
+export async function checkHostPorts(stack: FoundStack, engine: Engine | undefined, running: Set<PartName>): Promise<CheckResult[]> {
+  const title = 'Host ports free';
+  const stopped = stack.model.parts.filter((part) => !running.has(part.name));
+  if (stopped.length === 0) return [skip('engine.ports', title, 'every part is running: the stack holds its own ports')];
+  const conflicts = (await findPortConflicts(stack.model, new Set(stack.model.parts.filter((p) => running.has(p.name)).map((p) => p.service)), engine)).filter((c) => !running.has(PORT_OWNER[c.role]));
+  if (conflicts.length === 0) {
+    const ports = stopped.flatMap((part) => part.ports.map((p) => p.host));
+    return [pass('engine.ports', title, `${ports.join(', ')} free for ${stopped.map((p) => p.name).join(', ')}`)];
+  }
+  return conflicts.map((c) =>
+    fail(
+      `engine.ports.${c.port}`,
+      title,
+      `port ${c.port} (${PORT_OWNER[c.role]}, ${c.role}) is taken${c.holder ? ` by ${c.holder}` : ''}: \`loom-otel up\` will fail`,
+      `Stop what holds it${c.holder ? '' : ` (\`ss -ltnp 'sport = :${c.port}'\` shows it)`}, or move the stack: loom-otel init --dir ${stack.dir} ${PORT_FLAGS[c.role]} <free port>.`,
+    ),
+  );
+}

@@ -1,0 +1,134 @@
+/**
+ * Is each running part of the stack healthy? The part probes come from ./health.ts (shared with `up`);
+ * on top, Prometheus must have its scrape targets up and Grafana its datasources working.
+ */
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import type { FoundStack } from '../stack/manifest.js';
+import { GRAFANA_ADMIN_USER, ENV_FILE, passwordFromEnvFile } from '../stack/render/env.js';
+import type { PartName, StackPart } from '../stack/model.js';
+import { checkPartHealth } from './health.js';
+import { fail, info, pass, skip, warn, type CheckResult } from './types.js';
+
+export interface RunningParts {
+  checks: CheckResult[];
+  /** Parts that answered healthy. */
+  healthy: Set<PartName>;
+}
+
+/**
+ * `running` lists the compose services the engine reports running, when it could be asked. A part that
+ * is neither healthy nor running is "not running": skipped when the whole stack is down, failed otherwise.
+ */
+export async function checkRunningParts(stack: FoundStack, timeoutMs: number, running: Promise<Set<string> | undefined>): Promise<RunningParts> {
+  const deadline = Date.now() + timeoutMs;
+  const results = await Promise.all(
+    stack.model.parts.map(async (part) => {
+      const health = await checkPartHealth(part, timeoutMs);
+      const extra = health.healthy ? await extraChecks(stack, part, Math.max(1, deadline - Date.now())) : [];
+      return { part, health, extra };
+    }),
+  );
+  const services = await running;
+  const healthy = new Set(results.filter((r) => r.health.healthy).map((r) => r.part.name));
+  const anyUp = healthy.size > 0 || stack.model.parts.some((p) => services?.has(p.service));
+  const checks: CheckResult[] = [];
+  for (const { part, health, extra } of results) {
+    const id = `running.${part.name}`;
+    const title = `${part.name} healthy`;
+    if (health.healthy) {
+      checks.push(pass(id, title, health.detail), ...extra);
+    } else if (!anyUp) {
+      checks.push(skip(id, title, `the stack is not running (${health.detail}); start it with \`loom-otel up --dir ${stack.dir}\``));
+    } else {
+      const containerRuns = services?.has(part.service);
+      checks.push(fail(id, title, health.detail, containerRuns === false ? `Its container is not running: \`loom-otel up --dir ${stack.dir}\` starts it; \`docker compose logs ${part.service}\` tells why it stopped.` : `Look at its logs: docker compose logs ${part.service} (in ${stack.dir}).`));
+    }
+  }
+  return { checks, healthy };
+}
+
+async function extraChecks(stack: FoundStack, part: StackPart, timeoutMs: number): Promise<CheckResult[]> {
+  if (part.name === 'prometheus') return [await scrapeTargets(part, timeoutMs)];
+  if (part.name === 'grafana') return grafanaDatasources(stack, part, timeoutMs);
+  return [];
+}
+
+interface TargetsAnswer {
+  data?: { activeTargets?: Array<{ labels?: Record<string, string>; scrapeUrl?: string; health?: string; lastError?: string }> };
+}
+
+async function scrapeTargets(part: StackPart, timeoutMs: number): Promise<CheckResult> {
+  const title = 'Prometheus scrape targets up';
+  const url = new URL('/api/v1/targets?state=active', part.uiUrl).toString();
+  const answer = await getJson<TargetsAnswer>(url, timeoutMs);
+  if ('error' in answer) return fail('running.prometheus-targets', title, `GET ${url}: ${answer.error}`, 'Look at Prometheus: docker compose logs prometheus.');
+  const targets = answer.body?.data?.activeTargets ?? [];
+  if (targets.length === 0) return fail('running.prometheus-targets', title, 'Prometheus has no active scrape targets', 'Check prometheus.yml: it should scrape otel-collector:8889.');
+  const down = targets.filter((t) => t.health === 'down');
+  const unknown = targets.filter((t) => t.health !== 'down' && t.health !== 'up');
+  const name = (t: (typeof targets)[number]) => `${t.labels?.job ?? '?'} (${t.scrapeUrl ?? '?'})`;
+  if (down.length > 0) {
+    return fail('running.prometheus-targets', title, `down: ${down.map((t) => `${name(t)}: ${t.lastError || 'no error given'}`).join('; ')}`, 'The scraped part is not serving metrics there: check its port in prometheus.yml and the collector config.');
+  }
+  if (unknown.length > 0) return info('running.prometheus-targets', title, `${targets.length - unknown.length} up; not scraped yet: ${unknown.map(name).join(', ')}`);
+  return pass('running.prometheus-targets', title, `${targets.length} up: ${targets.map((t) => t.labels?.job ?? '?').join(', ')}`);
+}
+
+/** Grafana's datasources, each through its health API. Needs a login: the stack's own .env has it. */
+async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs: number): Promise<CheckResult[]> {
+  const title = 'Grafana datasources work';
+  const id = 'running.grafana-datasources';
+  const base = part.uiUrl ?? '';
+  let auth: string | undefined;
+  let list = await getJson<Array<{ uid?: string; name?: string; type?: string }>>(new URL('/api/datasources', base).toString(), timeoutMs);
+  if (!('error' in list) && (list.status === 401 || list.status === 403)) {
+    const envText = await readFile(path.join(stack.dir, ENV_FILE), 'utf8').catch(() => '');
+    const password = passwordFromEnvFile(envText);
+    if (!password) return [skip(id, title, `Grafana needs a login and ${ENV_FILE} in ${stack.dir} has no admin password`)];
+    const user = /^\s*GF_SECURITY_ADMIN_USER\s*=\s*(.*?)\s*$/m.exec(envText)?.[1] || GRAFANA_ADMIN_USER;
+    auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    list = await getJson(new URL('/api/datasources', base).toString(), timeoutMs, auth);
+    if (!('error' in list) && list.status === 401) {
+      return [skip(id, title, `Grafana did not accept the admin login from ${ENV_FILE} (was the password changed in Grafana?)`)];
+    }
+  }
+  if ('error' in list) return [fail(id, title, list.error, 'Look at Grafana: docker compose logs grafana.')];
+  if (list.status !== 200 || !Array.isArray(list.body)) return [warn(id, title, `GET /api/datasources answered ${list.status}`, 'Look at Grafana: docker compose logs grafana.')];
+  if (list.body.length === 0) return [fail(id, title, 'Grafana has no datasources', `Its provisioning file is not mounted: run loom-otel init --dir ${stack.dir} again.`)];
+  const checks = await Promise.all(
+    list.body.map(async (ds) => {
+      const health = await getJson<{ status?: string; message?: string }>(new URL(`/api/datasources/uid/${encodeURIComponent(ds.uid ?? '')}/health`, base).toString(), timeoutMs, auth);
+      const label = `${ds.name ?? ds.uid} (${ds.type ?? '?'})`;
+      if ('error' in health) return fail(`${id}.${ds.uid}`, `Grafana datasource ${label}`, health.error, 'Look at Grafana: docker compose logs grafana.');
+      if (health.status === 200 && health.body?.status === 'OK') return pass(`${id}.${ds.uid}`, `Grafana datasource ${label}`, health.body.message ?? 'OK');
+      return fail(`${id}.${ds.uid}`, `Grafana datasource ${label}`, `health check answered ${health.status}: ${health.body?.message ?? 'no message'}`, 'The datasource cannot reach its backend: check that the part it points at runs and its URL in the provisioning file.');
+    }),
+  );
+  return checks;
+}
+
+function getJson<T>(url: string, timeoutMs: number, authorization?: string): Promise<{ status: number; body: T | undefined } | { error: string }> {
+  return new Promise((resolve) => {
+    const request = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        let body: T | undefined;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: response.statusCode ?? 0, body });
+      });
+      response.on('error', (error) => resolve({ error: error.message }));
+    });
+    request.on('timeout', () => {
+      request.destroy();
+      resolve({ error: `no answer within ${timeoutMs} ms` });
+    });
+    request.on('error', (error) => resolve({ error: error.message }));
+  });
+}
