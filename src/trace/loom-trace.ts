@@ -121,8 +121,8 @@ export function createLoomTraceFactory(options: LoomTraceOptions): LoomTraceFact
     });
   const agentProvider = provider(options.service);
   const coreProvider = provider(LOOM_CORE_SERVICE);
-  const agent = agentProvider.getTracer(PYTHON_SCOPE, options.version);
-  const core = coreProvider.getTracer(CORE_SCOPE, options.version);
+  const agent = agentProvider.getTracer(PYTHON_SCOPE);
+  const core = coreProvider.getTracer(CORE_SCOPE);
   const propagator = new W3CTraceContextPropagator();
 
   const build = (): BuiltTrace => {
