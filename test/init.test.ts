@@ -63,6 +63,13 @@ describe('loom-otel init --yes', () => {
     expect(run.stdout).toContain('http://127.0.0.1:3000/d/loom-agents');
   });
 
+  it('without a terminal (and without --yes) it never prompts and takes the defaults', async () => {
+    const run = await runCli(['init', '--dir', stack], { input: '' });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('?');
+    expect(JSON.parse(await read('loom-otel.json')).options.name).toBe('loom-observability');
+  });
+
   it('two fresh stacks get different Grafana passwords', async () => {
     const other = path.join(work.dir, 'other');
     await init();
