@@ -65,7 +65,7 @@ export function buildJaegerConfig(model: StackModel): Record<string, unknown> {
 export function renderJaegerConfig(model: StackModel): string {
   const comments: KeyComment[] = [
     [['service', 'telemetry'], "Jaeger's own metrics on :8888/metrics (scraped by Prometheus when it is part of the stack)."],
-    [['extensions', 'healthcheckv2'], 'Health endpoint on :13133, listening on 0.0.0.0 so it is reachable from outside the container.'],
+    [['extensions', 'healthcheckv2'], 'Health status on :13133/status, listening on 0.0.0.0 so it is reachable from outside the container.'],
     [['extensions', 'jaeger_storage'], `Traces are kept in memory (the newest ${JAEGER_MAX_TRACES}); they are gone when the container restarts.`],
     [['extensions', 'jaeger_query'], 'The UI and the query API (/api/traces, /api/services) on :16686.'],
     [['receivers'], 'Only the collector sends here (otlp_grpc/jaeger exporter, over the compose network).'],
