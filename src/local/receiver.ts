@@ -1,0 +1,104 @@
+/**
+ * What both OTLP transports hand decoded requests to: spans go to the trace store and the span metrics,
+ * metric points and log records are counted. Listeners (the live terminal view) hear about new spans and
+ * refused requests; nothing here prints.
+ */
+import type protobuf from 'protobufjs';
+import type { StoredSpan } from './model.js';
+import { countItems, createTraceConverter, type PartialSuccess, type TraceConverter } from './otlp.js';
+import type { Signal } from './proto.js';
+import { SpanMetrics } from './span-metrics.js';
+import { storeLimits, TraceStore } from './store.js';
+
+export interface ReceiverOptions {
+  maxTraces: number;
+  /** deployment.environment for resources without one (the generated collector's resource processor). */
+  deploymentEnvironment: string;
+}
+
+export interface ReceiverStats {
+  exportRequests: Record<Signal, number>;
+  spansReceived: number;
+  /** Spans answered with partial success: invalid ids, or their trace was full. */
+  spansRefused: number;
+  metricPoints: number;
+  logRecords: number;
+  /** Requests answered with an error status: malformed, too large, wrong content type or encoding. */
+  requestsRefused: number;
+}
+
+export type Transport = 'grpc' | 'http';
+
+export interface RefusedRequest {
+  transport: Transport;
+  signal?: Signal;
+  /** HTTP status or gRPC code name. */
+  status: number | string;
+  reason: string;
+}
+
+export type ReceiverEvent =
+  | { kind: 'spans'; spans: StoredSpan[] }
+  | { kind: 'partial'; transport: Transport; refused: number; reason: string }
+  | { kind: 'refused'; request: RefusedRequest };
+
+export class Receiver {
+  readonly store: TraceStore;
+  readonly spanMetrics = new SpanMetrics();
+  readonly stats: ReceiverStats = {
+    exportRequests: { traces: 0, metrics: 0, logs: 0 },
+    spansReceived: 0,
+    spansRefused: 0,
+    metricPoints: 0,
+    logRecords: 0,
+    requestsRefused: 0,
+  };
+  private readonly convert: TraceConverter;
+  private readonly listeners: Array<(event: ReceiverEvent) => void> = [];
+
+  constructor(options: ReceiverOptions) {
+    this.store = new TraceStore(storeLimits(options.maxTraces));
+    this.convert = createTraceConverter({ deploymentEnvironment: options.deploymentEnvironment });
+  }
+
+  listen(listener: (event: ReceiverEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: ReceiverEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Handles one decoded Export request; returns the partial success to answer, if any. */
+  export(signal: Signal, request: protobuf.Message, transport: Transport): PartialSuccess | undefined {
+    this.stats.exportRequests[signal]++;
+    if (signal !== 'traces') {
+      const items = countItems(signal, request);
+      if (signal === 'metrics') this.stats.metricPoints += items;
+      else this.stats.logRecords += items;
+      return undefined;
+    }
+    const converted = this.convert(request);
+    const added = this.store.add(converted.spans);
+    // Like the collector's spanmetrics, count every valid span, stored or not.
+    for (const span of converted.spans) this.spanMetrics.record(span);
+    this.stats.spansReceived += converted.spans.length + converted.rejected;
+    if (converted.spans.length > 0) this.emit({ kind: 'spans', spans: converted.spans });
+
+    const refused = converted.rejected + added.refused;
+    if (refused === 0) return undefined;
+    this.stats.spansRefused += refused;
+    const reasons = [...converted.reasons];
+    if (added.refused > 0) {
+      reasons.push(`${added.refused} span(s) over the ${this.store.limits.maxSpansPerTrace}-spans-per-trace limit of up --local`);
+    }
+    const reason = `${refused} span(s) not stored: ${reasons.join('; ')}`;
+    this.emit({ kind: 'partial', transport, refused, reason });
+    return { rejected: refused, message: reason };
+  }
+
+  refused(request: RefusedRequest): void {
+    this.stats.requestsRefused++;
+    this.emit({ kind: 'refused', request });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Starts the embedded stack of `up --local` in this process: OTLP/gRPC and OTLP/HTTP receivers, the
+ * Jaeger query API + trace viewer, the span metrics exposition and the health check, each on its own
+ * port like the Docker stack. A port that cannot be bound stops everything already started and throws an
+ * ActionError naming the port and the flag that moves it.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ActionError } from '../errors.js';
+import { PORT_FLAGS, type PortRole } from '../stack/model.js';
+import { healthHandler, metricsHandler } from './collector-endpoints.js';
+import { jaegerHandler } from './jaeger-http.js';
+import { otlpHttpHandler } from './otlp-http.js';
+import { startGrpcReceiver } from './otlp-grpc.js';
+import { otlpTypes } from './proto.js';
+import { Receiver } from './receiver.js';
+
+/** The roles the local stack serves (Prometheus and Grafana are not part of it). */
+export type LocalPortRole = Extract<PortRole, 'otlpGrpc' | 'otlpHttp' | 'jaegerUi' | 'collectorMetrics' | 'collectorHealth'>;
+export const LOCAL_PORT_ROLES: readonly LocalPortRole[] = ['otlpGrpc', 'otlpHttp', 'jaegerUi', 'collectorMetrics', 'collectorHealth'];
+
+export const LOCAL_PORT_NAMES: Readonly<Record<LocalPortRole, string>> = {
+  otlpGrpc: 'OTLP/gRPC',
+  otlpHttp: 'OTLP/HTTP',
+  jaegerUi: 'Jaeger query API + trace viewer',
+  collectorMetrics: 'span metrics (Prometheus)',
+  collectorHealth: 'health check',
+};
+
+export interface LocalStackConfig {
+  /** 127.0.0.1, or 0.0.0.0 with --expose. */
+  host: string;
+  /** 0 = any free port. */
+  ports: Record<LocalPortRole, number>;
+  maxTraces: number;
+  maxRequestBytes: number;
+  deploymentEnvironment: string;
+}
+
+export interface LocalStack {
+  receiver: Receiver;
+  /** The ports actually bound. */
+  ports: Record<LocalPortRole, number>;
+  startedAt: Date;
+  close(): Promise<void>;
+}
+
+function portError(role: LocalPortRole, port: number, host: string, error: Error): ActionError {
+  const code = (error as NodeJS.ErrnoException).code ?? (/EADDRINUSE|EACCES|EADDRNOTAVAIL/.exec(error.message)?.[0] ?? '');
+  const what = `port ${port} (${LOCAL_PORT_NAMES[role]})`;
+  const flag = `${PORT_FLAGS[role]} <port>`;
+  if (code === 'EADDRINUSE') {
+    return new ActionError(
+      `Cannot listen on ${host}:${port}: ${what} is already in use.`,
+      `Stop what uses it (the Docker stack? \`loom-otel down\`), or choose another port with ${flag} (0 picks a free one).`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new ActionError(`Cannot listen on ${host}:${port}: ${what} needs privileges.`, `Choose a port above 1023 with ${flag}.`);
+  }
+  return new ActionError(`Cannot listen on ${host}:${port} for ${LOCAL_PORT_NAMES[role]}: ${error.message}`, `Choose another port with ${flag}.`);
+}
+
+/** A handler bug must answer 500, never take the whole process down. */
+function guarded(handler: http.RequestListener): http.RequestListener {
+  return (req, res) => {
+    try {
+      handler(req, res);
+    } catch (error) {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(`up --local could not handle the request: ${(error as Error).message}\n`);
+      } else {
+        res.destroy();
+      }
+    }
+  };
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startLocalStack(config: LocalStackConfig): Promise<LocalStack> {
+  otlpTypes(); // load the .proto files before binding: a broken install fails before any port opens
+  const receiver = new Receiver({ maxTraces: config.maxTraces, deploymentEnvironment: config.deploymentEnvironment });
+  const startedAt = new Date();
+  const handlers: Record<Exclude<LocalPortRole, 'otlpGrpc'>, http.RequestListener> = {
+    otlpHttp: otlpHttpHandler(receiver, config.maxRequestBytes),
+    jaegerUi: jaegerHandler(receiver.store),
+    collectorMetrics: metricsHandler(receiver.spanMetrics),
+    collectorHealth: healthHandler(startedAt),
+  };
+  const servers: http.Server[] = [];
+  let grpcClose: (() => void) | undefined;
+  const closeAll = async () => {
+    grpcClose?.();
+    await Promise.all(servers.map(closeServer));
+  };
+  const ports = {} as Record<LocalPortRole, number>;
+  for (const role of LOCAL_PORT_ROLES) {
+    const port = config.ports[role];
+    try {
+      if (role === 'otlpGrpc') {
+        const grpc = await startGrpcReceiver(receiver, config.host, port, config.maxRequestBytes);
+        grpcClose = grpc.close;
+        ports[role] = grpc.port;
+      } else {
+        const server = http.createServer({ keepAliveTimeout: 30_000 }, guarded(handlers[role]));
+        ports[role] = await listen(server, config.host, port);
+        servers.push(server);
+      }
+    } catch (error) {
+      await closeAll();
+      throw portError(role, port, config.host, error as Error);
+    }
+  }
+  return { receiver, ports, startedAt, close: closeAll };
+}
