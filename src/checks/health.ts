@@ -1,0 +1,146 @@
+/**
+ * Is each part of the stack healthy, judged from the host through the probes the stack model gives it:
+ * HTTP endpoints (collector health_check, Jaeger /api/services, Prometheus /-/ready, Grafana /api/health)
+ * and an empty OTLP Export to the collector's gRPC port. Used by `up` (waiting), `status` and `doctor`.
+ */
+import http from 'node:http';
+import { describeNetworkError } from '../otlp/failures.js';
+import { probeOtlp } from '../otlp/probe.js';
+import type { HealthProbe, PartName, StackModel, StackPart } from '../stack/model.js';
+
+export interface HealthResult {
+  healthy: boolean;
+  /** What was seen: the answers when healthy, the first failing probe's reason otherwise. */
+  detail: string;
+}
+
+export interface PartHealth extends HealthResult {
+  part: StackPart;
+  /** Milliseconds after waiting began when the part turned healthy. */
+  healthyAfterMs?: number;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Pause between two checks of a part that is not healthy yet. */
+  intervalMs?: number;
+  /** Called after every check of a part. */
+  onUpdate?: (health: PartHealth) => void;
+  /** Stops waiting early; parts not healthy by then are reported unhealthy. */
+  signal?: AbortSignal;
+}
+
+/** Longest a single probe may take, so a hung endpoint is retried rather than waited on. */
+const ATTEMPT_TIMEOUT_MS = 2_000;
+
+/** Checks every probe of one part once, all within `timeoutMs`. */
+export async function checkPartHealth(part: StackPart, timeoutMs: number): Promise<HealthResult> {
+  const deadline = Date.now() + timeoutMs;
+  const seen: string[] = [];
+  for (const probe of part.probes) {
+    const result = await runProbe(part.name, probe, Math.max(1, deadline - Date.now()));
+    if (!result.healthy) return result;
+    seen.push(result.detail);
+  }
+  return { healthy: true, detail: seen.join('; ') };
+}
+
+/** Polls every part until all are healthy, the timeout passes or `signal` aborts. Never throws. */
+export async function waitUntilHealthy(model: StackModel, options: WaitOptions): Promise<PartHealth[]> {
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  const intervalMs = options.intervalMs ?? 500;
+  return Promise.all(
+    model.parts.map(async (part): Promise<PartHealth> => {
+      let health: PartHealth = { part, healthy: false, detail: 'not checked yet' };
+      while (!options.signal?.aborted) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) break;
+        const result = await checkPartHealth(part, Math.min(ATTEMPT_TIMEOUT_MS, remaining));
+        health = { part, ...result, ...(result.healthy ? { healthyAfterMs: Date.now() - started } : {}) };
+        options.onUpdate?.(health);
+        if (result.healthy) break;
+        await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())), options.signal);
+      }
+      return health;
+    }),
+  );
+}
+
+async function runProbe(part: PartName, probe: HealthProbe, timeoutMs: number): Promise<HealthResult> {
+  if (probe.kind === 'otlp-grpc') {
+    const result = await probeOtlp({ url: probe.url, protocol: 'grpc', tls: false, timeoutMs });
+    return result.ok
+      ? { healthy: true, detail: `OTLP gRPC ${hostOf(probe.url)}: an empty Export was answered OK` }
+      : { healthy: false, detail: `OTLP gRPC ${hostOf(probe.url)}: ${result.failure?.cause ?? 'the empty Export failed'}` };
+  }
+  const answer = await httpGet(probe.url, timeoutMs);
+  if ('error' in answer) return { healthy: false, detail: `GET ${probe.url}: ${answer.error}` };
+  const problem = judgeAnswer(part, answer.status, answer.body);
+  return problem
+    ? { healthy: false, detail: `GET ${probe.url}: ${problem} (expected ${probe.expect})` }
+    : { healthy: true, detail: `GET ${probe.url}: ${answer.status}` };
+}
+
+/** Why an HTTP answer is not a healthy one, or undefined when it is. */
+function judgeAnswer(part: PartName, status: number, body: string): string | undefined {
+  if (status !== 200) return `answered ${status}${body.trim() ? ` ${body.trim().slice(0, 120)}` : ''}`;
+  const json = parseJson(body);
+  if (part === 'jaeger' && !(json && 'data' in json)) return 'answered 200 without a JSON list of services';
+  if (part === 'grafana' && json?.database !== 'ok') {
+    return `answered 200 with database ${json && 'database' in json ? JSON.stringify(json.database) : 'missing'}`;
+  }
+  return undefined;
+}
+
+function parseJson(body: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(body) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const request = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json' } }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        // A health answer is small; keep at most 64 KiB of whatever answered.
+        if (size < 65_536) chunks.push(chunk);
+        size += chunk.length;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', (error) => resolve({ error: error.message }));
+    });
+    request.on('timeout', () => {
+      request.destroy();
+      resolve({ error: `no answer within ${timeoutMs} ms` });
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      resolve({ error: describeNetworkError(error, { url, protocol: 'http/protobuf', timeoutMs }).cause });
+    });
+  });
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
