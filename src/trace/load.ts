@@ -6,6 +6,7 @@
  * takes every trace that is due (up to a full batch), builds it through the SDK and exports it, so a
  * receiver slower than the rate makes batches grow instead of the backlog.
  */
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpTraceSettings } from '../otlp/settings.js';
 import { createSpanDelivery, rejectionFailure, type DeliveryFailure } from './export.js';
 import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
@@ -117,7 +118,31 @@ export async function runLoad(input: LoadInput): Promise<LoadSummary> {
     failures.set(key, entry);
   };
 
+  const exportBatch = async (spans: ReadableSpan[], traces: number) => {
+    const outcome = await delivery.send(spans);
+    latencies.push(outcome.ms);
+    totals.tracesDone += traces;
+    if (outcome.failure) {
+      totals.failedExports += 1;
+      totals.spansFailed += spans.length;
+      countFailure(outcome.failure, spans.length);
+    } else if (outcome.rejectedSpans > 0) {
+      totals.failedExports += 1;
+      totals.rejectedSpans += outcome.rejectedSpans;
+      totals.spansSent += spans.length - outcome.rejectedSpans;
+      totals.spansFailed += outcome.rejectedSpans;
+      countFailure(rejectionFailure(outcome), outcome.rejectedSpans);
+    } else {
+      totals.tracesSent += traces;
+      totals.spansSent += spans.length;
+    }
+    progress();
+  };
+
+  // Each worker keeps one export in flight and builds its next batch meanwhile, as the
+  // BatchSpanProcessor does while the application keeps making spans.
   const worker = async () => {
+    let inFlight: Promise<void> | undefined;
     while (totals.taken < input.count && !input.signal?.aborted) {
       let take = Math.min(tracesPerBatch, input.count - totals.taken);
       if (interval > 0) {
@@ -131,27 +156,12 @@ export async function runLoad(input: LoadInput): Promise<LoadSummary> {
         take = Math.min(take, dueCount - totals.taken);
       }
       totals.taken += take;
-      const spans = [];
+      const spans: ReadableSpan[] = [];
       for (let i = 0; i < take; i++) spans.push(...factory.build().spans);
-      const outcome = await delivery.send(spans);
-      latencies.push(outcome.ms);
-      totals.tracesDone += take;
-      if (outcome.failure) {
-        totals.failedExports += 1;
-        totals.spansFailed += spans.length;
-        countFailure(outcome.failure, spans.length);
-      } else if (outcome.rejectedSpans > 0) {
-        totals.failedExports += 1;
-        totals.rejectedSpans += outcome.rejectedSpans;
-        totals.spansSent += spans.length - outcome.rejectedSpans;
-        totals.spansFailed += outcome.rejectedSpans;
-        countFailure(rejectionFailure(outcome), outcome.rejectedSpans);
-      } else {
-        totals.tracesSent += take;
-        totals.spansSent += spans.length;
-      }
-      progress();
+      await inFlight;
+      inFlight = exportBatch(spans, take);
     }
+    await inFlight;
   };
 
   try {

@@ -1,0 +1,155 @@
+// send-test-trace against hand-written OTel JS baselines, measured in the same run against the same
+// loopback OTLP/gRPC receiver (a minimal grpc-js server in this process that acks every Export):
+//   1. wall time of `loom-otel send-test-trace --no-verify` vs a minimal script sending one span
+//      (NodeTracerProvider + SimpleSpanProcessor + OTLP gRPC exporter)       target ratio <= 1.2
+//   2. load-mode spans/s vs a BatchSpanProcessor loop with the same trace count, span count per trace,
+//      batch size (512) and one export in flight                               target ratio >= 0.9
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(root, 'package.json'));
+const grpc = require('@grpc/grpc-js');
+
+const WALL_RUNS = 9;
+const LOAD_RUNS = 3;
+const LOAD_TRACES = 3000;
+
+async function startReceiver() {
+  const server = new grpc.Server();
+  let requests = 0;
+  const raw = (buffer) => buffer;
+  server.addService(
+    {
+      Export: {
+        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+    },
+    {
+      Export: (_call, callback) => {
+        requests += 1;
+        callback(null, Buffer.alloc(0));
+      },
+    },
+  );
+  const port = await new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return { url: `http://127.0.0.1:${port}`, requests: () => requests, stop: () => server.forceShutdown() };
+}
+
+// The minimal script a user would write to send one span.
+const ONE_SPAN_SCRIPT = `
+import { NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+const exporter = new OTLPTraceExporter({ url: process.argv[1] });
+const provider = new NodeTracerProvider({
+  resource: resourceFromAttributes({ 'service.name': 'baseline' }),
+  spanProcessors: [new SimpleSpanProcessor(exporter)],
+});
+provider.getTracer('baseline').startSpan('one').end();
+await provider.shutdown();
+`;
+
+// A BatchSpanProcessor loop: the same number of traces and spans per trace as load mode, 512-span
+// batches, a queue large enough that nothing is dropped. It yields to the event loop after each trace,
+// as an application producing spans does, so the processor exports one batch at a time while spans are
+// made (its final forceFlush sends what is left in parallel). Counts spans the exporter reports delivered.
+const BSP_LOOP_SCRIPT = `
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+const [url, traces, spansPerTrace] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const exporter = new OTLPTraceExporter({ url, concurrencyLimit: 10000 });
+let delivered = 0;
+const counting = {
+  export: (spans, done) => exporter.export(spans, (result) => { if (result.code === 0) delivered += spans.length; done(result); }),
+  shutdown: () => exporter.shutdown(),
+  forceFlush: () => exporter.forceFlush(),
+};
+const provider = new BasicTracerProvider({
+  resource: resourceFromAttributes({ 'service.name': 'baseline', 'deployment.environment': 'bench' }),
+  spanProcessors: [new BatchSpanProcessor(counting, { maxExportBatchSize: 512, maxQueueSize: traces * spansPerTrace, scheduledDelayMillis: 50 })],
+});
+const tracer = provider.getTracer('baseline');
+const started = performance.now();
+for (let i = 0; i < traces; i++) {
+  const rootSpan = tracer.startSpan('cognitive.run', { attributes: { 'agent.id': 'researcher', goal: 'Research AI trends', iterations: 3 } }, ROOT_CONTEXT);
+  const context = trace.setSpan(ROOT_CONTEXT, rootSpan);
+  for (let j = 1; j < spansPerTrace; j++) {
+    tracer.startSpan('llm.generate', { attributes: { 'llm.model': 'deepseek-chat', 'llm.prompt_tokens': 512, 'llm.completion_tokens': 64, 'llm.total_tokens': 576, 'llm.temperature': 0.7 } }, context).end();
+  }
+  rootSpan.end();
+  await new Promise((resolve) => setImmediate(resolve));
+}
+await provider.forceFlush();
+const seconds = (performance.now() - started) / 1000;
+await provider.shutdown();
+console.log(JSON.stringify({ spans: delivered, seconds, spansPerSecond: delivered / seconds }));
+`;
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+// Asynchronous on purpose: the receiver runs in this process and must keep answering.
+const run = promisify(execFile);
+async function timed(args) {
+  const started = performance.now();
+  const { stdout } = await run(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { ms: performance.now() - started, stdout };
+}
+
+const cli = path.join(root, 'bin/loom-otel.js');
+const receiver = await startReceiver();
+try {
+  // Warm the file system cache for both before measuring.
+  await timed([cli, 'send-test-trace', '--no-verify', '--endpoint', receiver.url]);
+  await timed(['--input-type=module', '-e', ONE_SPAN_SCRIPT, receiver.url]);
+
+  const ours = [];
+  const baseline = [];
+  for (let i = 0; i < WALL_RUNS; i++) {
+    ours.push((await timed([cli, 'send-test-trace', '--no-verify', '--endpoint', receiver.url])).ms);
+    baseline.push((await timed(['--input-type=module', '-e', ONE_SPAN_SCRIPT, receiver.url])).ms);
+  }
+  const wallRatio = median(ours) / median(baseline);
+  console.log(`single trace, wall time (median of ${WALL_RUNS}):`);
+  console.log(`  send-test-trace --no-verify (15 spans)  ${median(ours).toFixed(0)} ms`);
+  console.log(`  hand-written one-span script            ${median(baseline).toFixed(0)} ms`);
+  console.log(`  ratio ${wallRatio.toFixed(2)} (target <= 1.2) ${wallRatio <= 1.2 ? 'OK' : 'OVER TARGET'}`);
+
+  const loadOurs = [];
+  const loadBaseline = [];
+  for (let i = 0; i < LOAD_RUNS; i++) {
+    const load = JSON.parse(
+      (await timed([cli, '--json', 'send-test-trace', '--endpoint', receiver.url, '--count', String(LOAD_TRACES), '--concurrency', '1'])).stdout,
+    );
+    if (load.failedExports > 0) throw new Error(`load mode had ${load.failedExports} failed exports`);
+    loadOurs.push(load.spansPerSecond);
+    const spansPerTrace = load.spansPerTrace;
+    const base = JSON.parse((await timed(['--input-type=module', '-e', BSP_LOOP_SCRIPT, receiver.url, String(LOAD_TRACES), String(spansPerTrace)])).stdout);
+    if (base.spans !== LOAD_TRACES * spansPerTrace) throw new Error(`the BatchSpanProcessor loop delivered ${base.spans} of ${LOAD_TRACES * spansPerTrace} spans`);
+    loadBaseline.push(base.spansPerSecond);
+  }
+  const loadRatio = median(loadOurs) / median(loadBaseline);
+  console.log(`load mode, ${LOAD_TRACES} traces, 1 export in flight (median of ${LOAD_RUNS}):`);
+  console.log(`  send-test-trace --count ${LOAD_TRACES}        ${median(loadOurs).toFixed(0)} spans/s`);
+  console.log(`  BatchSpanProcessor loop                 ${median(loadBaseline).toFixed(0)} spans/s`);
+  console.log(`  ratio ${loadRatio.toFixed(2)} (target >= 0.9) ${loadRatio >= 0.9 ? 'OK' : 'UNDER TARGET'}`);
+  console.log(`  receiver answered ${receiver.requests()} export requests in all`);
+} finally {
+  receiver.stop();
+}
