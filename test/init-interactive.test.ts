@@ -88,7 +88,7 @@ describe.skipIf(!hasScript)('loom-otel init in a terminal', () => {
     t.type(`n${KEYS.enter}`);
     await t.waitFor(/Host port for OTLP gRPC/);
     t.type(`14317${KEYS.enter}`);
-    for (const question of [/OTLP HTTP/, /health_check/, /collector metrics/, /Jaeger UI/, /Prometheus UI/]) {
+    for (const question of [/OTLP HTTP/, /health_check/, /spanmetrics/, /Jaeger UI/, /Prometheus UI/]) {
       await t.waitFor(new RegExp(`Host port for [^?]*${question.source}`));
       t.type(KEYS.enter); // keep the default
     }

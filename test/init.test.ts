@@ -277,6 +277,16 @@ describe('loom-otel init: re-running, --check and --force', () => {
     expect(files['jaeger.yaml']).toBe(edited);
   });
 
+  it('a part left out is recorded, and --jaeger puts it back', async () => {
+    await init('--no-jaeger');
+    expect((await init()).stdout).toContain('Nothing to change');
+    await expect(stat(path.join(stack, 'jaeger.yaml'))).rejects.toThrow();
+    const run = await init('--jaeger');
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(await read('jaeger.yaml')).toContain('jaeger_query');
+    expect(JSON.parse(await read('loom-otel.json')).options.parts.jaeger).toBe(true);
+  });
+
   it('a broken loom-otel.json is reported with the fix; --force rewrites the stack', async () => {
     await init();
     await writeFile(path.join(stack, 'loom-otel.json'), '{ not json');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_STACK_DIR } from '../stack/manifest.js';
-import { DEFAULT_HOST_PORTS, PORT_FLAGS, type PortRole } from '../stack/model.js';
+import { DEFAULT_HOST_PORTS, PORT_DESCRIPTIONS, PORT_FLAGS, type PortRole } from '../stack/model.js';
 
 /** `--otlp-grpc-port` -> `otlpGrpcPort`, the key commander stores the value under. */
 function optionKey(flag: string): string {
@@ -15,9 +15,13 @@ export function registerInit(program: Command): void {
     .option('--name <name>', 'Compose project name: lowercase letters, digits, - and _ (default loom-observability)')
     .option('--no-jaeger', 'leave Jaeger out (no trace storage or trace UI)')
     .option('--no-prometheus', 'leave Prometheus out (spanmetrics stay on the collector on --metrics-port)')
-    .option('--no-grafana', 'leave Grafana out');
+    .option('--no-grafana', 'leave Grafana out')
+    // The positive forms put a part back into a stack whose manifest recorded it as left out.
+    .option('--jaeger', 'include Jaeger (default; overrides a recorded --no-jaeger)')
+    .option('--prometheus', 'include Prometheus (default)')
+    .option('--grafana', 'include Grafana (default)');
   for (const [role, flag] of Object.entries(PORT_FLAGS) as [PortRole, string][]) {
-    command.option(`${flag} <port>`, `host port (default ${DEFAULT_HOST_PORTS[role]})`);
+    command.option(`${flag} <port>`, `host port for ${PORT_DESCRIPTIONS[role]} (default ${DEFAULT_HOST_PORTS[role]})`);
   }
   command
     .option('--expose', 'publish the ports on all interfaces instead of 127.0.0.1')
@@ -63,9 +67,9 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
   const overrides = {
     name: string('name'),
     parts: {
-      jaeger: fromCli('jaeger') ? false : undefined,
-      prometheus: fromCli('prometheus') ? false : undefined,
-      grafana: fromCli('grafana') ? false : undefined,
+      jaeger: fromCli('jaeger') ? flags.jaeger === true : undefined,
+      prometheus: fromCli('prometheus') ? flags.prometheus === true : undefined,
+      grafana: fromCli('grafana') ? flags.grafana === true : undefined,
     },
     ports,
     expose: flags.expose === true ? true : undefined,

@@ -158,7 +158,7 @@ export interface StackModel {
   part(name: PartName): StackPart | undefined;
 }
 
-const PORT_DESCRIPTIONS: Readonly<Record<PortRole, string>> = {
+export const PORT_DESCRIPTIONS: Readonly<Record<PortRole, string>> = {
   otlpGrpc: 'OTLP gRPC',
   otlpHttp: 'OTLP HTTP',
   collectorHealth: 'collector health_check',

@@ -4,7 +4,7 @@
  * becomes an InterruptedError (exit 130) before anything is written.
  */
 import { InterruptedError } from '../errors.js';
-import { isPartEnabled, OPTIONAL_PARTS, PORT_FLAGS, PORT_OWNER, type OptionalPartName, type PortRole, type StackOptions } from './model.js';
+import { isPartEnabled, OPTIONAL_PARTS, PORT_DESCRIPTIONS, PORT_FLAGS, PORT_OWNER, type OptionalPartName, type PortRole, type StackOptions } from './model.js';
 import {
   composeNameProblem,
   environmentProblem,
@@ -31,15 +31,6 @@ const PART_LABELS: Readonly<Record<OptionalPartName, string>> = {
   grafana: 'Grafana: the Loom agents dashboard (needs Prometheus or Jaeger)',
 };
 
-const PORT_LABELS: Readonly<Record<PortRole, string>> = {
-  otlpGrpc: 'OTLP gRPC (collector)',
-  otlpHttp: 'OTLP HTTP (collector)',
-  collectorHealth: 'collector health_check',
-  collectorMetrics: 'collector metrics for Prometheus',
-  jaegerUi: 'Jaeger UI',
-  prometheus: 'Prometheus UI',
-  grafana: 'Grafana UI',
-};
 
 /** Asks what the flags did not say; `current` holds flags over the existing stack's options or the defaults. */
 export async function askForOptions(current: StackOptions, given: GivenOptions): Promise<OptionOverrides> {
@@ -64,13 +55,13 @@ export async function askForOptions(current: StackOptions, given: GivenOptions):
     }
     if (!given.ports) {
       const roles = (Object.keys(PORT_FLAGS) as PortRole[]).filter((role) => isPartEnabled({ ...current, parts }, PORT_OWNER[role]));
-      const summary = roles.map((role) => `${current.ports[role]} ${PORT_LABELS[role]}`).join(', ');
+      const summary = roles.map((role) => `${current.ports[role]} ${PORT_DESCRIPTIONS[role]}`).join(', ');
       const keep = await prompts.confirm({ message: `Host ports: ${summary}. Keep them?`, default: true });
       if (!keep) {
         const ports = { ...current.ports };
         for (const role of roles) {
           const answer = await prompts.input({
-            message: `Host port for ${PORT_LABELS[role]} (${PORT_FLAGS[role]})`,
+            message: `Host port for ${PORT_DESCRIPTIONS[role]} (${PORT_FLAGS[role]})`,
             default: String(current.ports[role]),
             validate: (value) => {
               const port = Number(value.trim());
