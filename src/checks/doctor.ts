@@ -108,12 +108,15 @@ function report(started: number, timeoutMs: number, groups: CheckGroup[], extra:
  * reports running, and host ports are checked only for parts that are not running.
  */
 function stackAndEngine(stack: FoundStack | undefined, problem: CheckResult | undefined, input: DoctorInput): [Promise<CheckResult[]>, Promise<CheckResult[]>] {
+  if (!stack) {
+    const where = `no stack manifest (loom-otel.json) in ${input.dir}`;
+    return [
+      Promise.resolve(problem ? [problem] : [skip('stack', 'Stack', `${where}: run \`loom-otel init\`, or give --dir`)]),
+      Promise.resolve([skip('engine', 'Container engine', `${where}; the engine matters only for \`loom-otel up\``)]),
+    ];
+  }
   const engineModule = import('./engine.js');
   const engineState = engineModule.then((m) => m.checkEngine(stack, input.timeoutMs));
-  if (!stack) {
-    const why = problem ? [problem] : [skip('stack', 'Stack', `no stack manifest (loom-otel.json) in ${input.dir}: run \`loom-otel init\`, or give --dir`)];
-    return [Promise.resolve(why), engineState.then((s) => s.checks)];
-  }
   const running = import('./running.js').then((m) => m.checkRunningParts(stack, input.timeoutMs, engineState.then((s) => s.running)));
   const files = import('./stack.js').then((m) => m.checkStackFiles(stack, input.collectorImage));
   const stackChecks = Promise.all([files, running]).then(([f, r]) => [...f.checks, ...r.checks]);

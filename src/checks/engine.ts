@@ -10,7 +10,7 @@ import { explainEngineFailure, lastLines } from '../engine/failures.js';
 import { findPortConflicts } from '../engine/ports.js';
 import type { FoundStack } from '../stack/manifest.js';
 import { PORT_FLAGS, PORT_OWNER, type PartName } from '../stack/model.js';
-import { fail, pass, skip, warn, type CheckResult } from './types.js';
+import { fail, pass, skip, type CheckResult } from './types.js';
 
 class Timeout extends Error {}
 
@@ -26,14 +26,10 @@ export interface EngineState {
   running?: Set<string>;
 }
 
-/**
- * Without a stack the engine matters only for a later `loom-otel up`, so its absence is a warning;
- * with one, it is a failure.
- */
-export async function checkEngine(stack: FoundStack | undefined, timeoutMs: number): Promise<EngineState> {
+/** The engine `up` would use for this stack: found, running, and which of the stack's services run. */
+export async function checkEngine(stack: FoundStack, timeoutMs: number): Promise<EngineState> {
   const deadline = Date.now() + timeoutMs;
   const left = () => deadline - Date.now();
-  const problem = stack ? fail : warn;
   const checks: CheckResult[] = [];
   let engine: Engine;
   try {
@@ -41,9 +37,9 @@ export async function checkEngine(stack: FoundStack | undefined, timeoutMs: numb
     checks.push(pass('engine.compose', 'Container engine with Compose', `${composeLabel(engine)} (Compose ${engine.version})`));
   } catch (error) {
     if (error instanceof Timeout) {
-      checks.push(problem('engine.compose', 'Container engine with Compose', `no answer from docker/podman within ${timeoutMs} ms`, 'Check that `docker compose version` (or `podman compose version`) answers.'));
+      checks.push(fail('engine.compose', 'Container engine with Compose', `no answer from docker/podman within ${timeoutMs} ms`, 'Check that `docker compose version` (or `podman compose version`) answers.'));
     } else if (error instanceof CliError) {
-      checks.push(problem('engine.compose', 'Container engine with Compose', error.message, error.fix ?? 'Install Docker with the Compose plugin, or Podman.'));
+      checks.push(fail('engine.compose', 'Container engine with Compose', error.message, error.fix ?? 'Install Docker with the Compose plugin, or Podman.'));
     } else {
       throw error;
     }
@@ -55,11 +51,10 @@ export async function checkEngine(stack: FoundStack | undefined, timeoutMs: numb
     const output = result.stderr || result.stdout;
     const explained = explainEngineFailure(engine, output);
     const detail = explained?.message ?? (output.trim() ? `\`${engine.cli} info\` failed: ${lastLines(output, 2)}` : `\`${engine.cli} info\` did not answer within ${timeoutMs} ms`);
-    checks.push(problem('engine.running', 'Engine running', detail, explained?.fix ?? `Check that ${engine.cli} works: run \`${engine.cli} info\`.`));
+    checks.push(fail('engine.running', 'Engine running', detail, explained?.fix ?? `Check that ${engine.cli} works: run \`${engine.cli} info\`.`));
     return { checks, engine };
   }
   checks.push(pass('engine.running', 'Engine running', `${engine.cli} info answered`));
-  if (!stack) return { checks, engine };
   try {
     const states = await within(composePs(composeProject(engine, stack.dir)), left());
     return { checks, engine, running: new Set(states.filter((s) => s.running).map((s) => s.service)) };

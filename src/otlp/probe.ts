@@ -133,7 +133,15 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
       });
     } else {
       await run('protocol', async () => {
-        const greeting = await sniff(address, port, target, url, remaining());
+        let greeting: Greeting;
+        try {
+          greeting = await sniff(address, port, target, url, remaining());
+        } catch (error) {
+          if (!['ECONNRESET', 'EPIPE'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+          greeting = { kind: 'closed' };
+        }
+        // Many TLS servers (grpc-go, Node) hang up on plaintext without a word: ask in TLS before calling it a reset.
+        if (greeting.kind === 'closed' && (await speaksTls(address, port, remaining()))) greeting = { kind: 'tls' };
         return { value: undefined, detail: judgeGreeting(greeting, target, ctx, result) };
       });
     }
@@ -232,6 +240,21 @@ function tlsHandshake(host: string, port: number, servername: string, alpn: stri
   });
 }
 
+/** Whether the port completes a TLS handshake (any certificate): tells a TLS server that hung up on plaintext. */
+function speaksTls(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port, rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] });
+    const done = (answer: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
 /** Sends the opening a client of this protocol would send and reads what comes back. */
 function sniff(host: string, port: number, target: ProbeTarget, url: URL, timeoutMs: number): Promise<Greeting> {
   return new Promise((resolve, reject) => {
@@ -270,6 +293,8 @@ function classify(bytes: Buffer): Greeting | undefined {
   // A TLS record (alert 0x15 or handshake 0x16) with major version 3.
   if ((bytes[0] === 0x15 || bytes[0] === 0x16) && bytes[1] === 0x03) return { kind: 'tls' };
   if (bytes.subarray(0, 5).toString('latin1') === 'HTTP/') {
+    // Go's and nginx's TLS servers answer plaintext with a 400 that says so.
+    if (/HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/i.test(bytes.toString('latin1'))) return { kind: 'tls' };
     const line = bytes.toString('latin1').split('\r\n')[0] ?? '';
     if (!bytes.includes('\r\n')) return undefined;
     return { kind: 'http1', status: Number(line.split(' ')[1]) || 0 };
