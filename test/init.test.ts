@@ -96,6 +96,8 @@ describe('loom-otel init --yes', () => {
     expect(ports.length).toBeGreaterThan(0);
     for (const port of ports) expect(port).toMatch(/^0\.0\.0\.0:/);
     expect(await read('docker-compose.yml')).toContain('ALL interfaces');
+    await init('--no-expose');
+    expect(await read('docker-compose.yml')).not.toContain('0.0.0.0:');
   });
 
   it('records the options in loom-otel.json for the other commands', async () => {

@@ -25,6 +25,7 @@ export function registerInit(program: Command): void {
   }
   command
     .option('--expose', 'publish the ports on all interfaces instead of 127.0.0.1')
+    .option('--no-expose', 'publish the ports on 127.0.0.1 only (default; overrides a recorded --expose)')
     .option('--environment <name>', 'default deployment.environment for spans (default development)')
     .option('--sampling <percent>', 'percentage of traces Jaeger keeps, 0-100 (default 100; metrics count every span)')
     .option('-y, --yes', 'never prompt: flags, then the existing stack, then defaults')
@@ -72,7 +73,7 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
       grafana: fromCli('grafana') ? flags.grafana === true : undefined,
     },
     ports,
-    expose: flags.expose === true ? true : undefined,
+    expose: fromCli('expose') ? flags.expose === true : undefined,
     environment: string('environment'),
     samplingPercent: string('sampling') === undefined ? undefined : parseNumber('--sampling', string('sampling') as string, 0, 100),
   };
