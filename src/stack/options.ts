@@ -7,7 +7,6 @@ import { UsageError } from '../errors.js';
 import {
   DEFAULT_OPTIONS,
   isPartEnabled,
-  OPTIONAL_PARTS,
   PORT_FLAGS,
   PORT_OWNER,
   type HostPorts,
@@ -122,10 +121,6 @@ export function validateOptions(options: StackOptions): void {
 /** The options a fresh stack starts from. */
 export function defaultOptions(): StackOptions {
   return structuredClone(DEFAULT_OPTIONS) as StackOptions;
-}
-
-export function enabledParts(options: StackOptions): OptionalPartName[] {
-  return OPTIONAL_PARTS.filter((part) => options.parts[part]);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
