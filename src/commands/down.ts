@@ -1,12 +1,72 @@
 import type { Command } from 'commander';
-import { ActionError } from '../errors.js';
+import { ActionError, InterruptedError } from '../errors.js';
+import { createOutputContext, type GlobalFlags } from '../output/context.js';
+import { mark } from '../output/style.js';
+import { findStack, stackDir } from '../stack/manifest.js';
+import { oneOf } from './parse.js';
 
-// Placeholder until the command lands; replaced by its implementation.
 export function registerDown(program: Command): void {
   program
     .command('down')
-    .description("Stop the stack")
-    .action(() => {
-      throw new ActionError('down is not implemented yet.');
-    });
+    .description('Stop the stack and remove its containers (--volumes: also delete its data)')
+    .option('--dir <path>', 'stack directory (default ./observability)')
+    .option('--engine <name>', 'container engine: docker (compose plugin), docker-compose or podman')
+    .option('--volumes', "also delete the stack's data volumes (Prometheus and Grafana data); asks first unless --yes")
+    .option('-y, --yes', 'never prompt (with --volumes: delete the data without asking)')
+    .action(runDown);
+}
+
+async function runDown(options: Record<string, unknown>, command: Command): Promise<void> {
+  const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
+  const { ENGINE_NAMES, composeLabel, detectEngine, ensureEngineRunning } = await import('../engine/engine.js');
+  const { composeDown, composeProject, requireComposeFile } = await import('../engine/compose.js');
+  const { displayDir } = await import('../engine/failures.js');
+  const engineChoice = options.engine === undefined ? undefined : oneOf('--engine', String(options.engine), ENGINE_NAMES);
+  const dir = stackDir(options.dir as string | undefined);
+  const volumes = options.volumes === true;
+  const where = displayDir(dir);
+
+  // Deleting data needs a yes: refuse before doing anything when nobody can be asked.
+  if (volumes && !options.yes && !ctx.interactive) {
+    throw new ActionError(
+      `--volumes deletes the stack's data (Prometheus series, Grafana state) and nobody can be asked to confirm here.`,
+      'Add --yes to confirm: `loom-otel down --volumes --yes`. Without --volumes, down keeps the data.',
+    );
+  }
+  const stack = await findStack(dir);
+  if (!stack) {
+    throw new ActionError(`No loom-otel stack in ${where} (no loom-otel.json), so there is nothing to stop.`, 'Point --dir at the stack directory that `loom-otel up` started.');
+  }
+  const engine = await detectEngine(engineChoice);
+  await ensureEngineRunning(engine);
+  const project = composeProject(engine, dir);
+  await requireComposeFile(project);
+
+  const { VOLUMES } = await import('../stack/render/compose.js');
+  const dataVolumes = (Object.keys(VOLUMES) as Array<keyof typeof VOLUMES>)
+    .filter((part) => stack.model.has(part))
+    .map((part) => `${stack.model.options.name}_${VOLUMES[part]}`);
+  if (volumes && !options.yes) {
+    const { confirm } = await import('@inquirer/prompts');
+    let answer: boolean;
+    try {
+      answer = await confirm({ message: `Stop ${stack.model.options.name} and delete its data volumes (${dataVolumes.join(', ')})? This cannot be undone.`, default: false });
+    } catch (error) {
+      if ((error as Error).name === 'ExitPromptError') throw new InterruptedError('Interrupted; the stack and its data were left as they were.');
+      throw error;
+    }
+    if (!answer) throw new ActionError('Not confirmed: the stack and its data were left as they were.', 'Run `loom-otel down` to stop it and keep the data.');
+  }
+
+  await composeDown(project, { volumes });
+  if (ctx.json) {
+    ctx.emitJson({ ok: true, stack: { name: stack.model.options.name, dir }, engine: { name: engine.name, version: engine.version }, volumesRemoved: volumes ? dataVolumes : [] });
+    return;
+  }
+  ctx.out(`${mark(ctx.style, 'pass')} Stopped ${ctx.style.bold(stack.model.options.name)} and removed its containers (${composeLabel(engine)} down).`);
+  ctx.out(
+    volumes
+      ? `  Deleted its data volumes: ${dataVolumes.join(', ')}.`
+      : `  Its data is kept${dataVolumes.length > 0 ? ` (${dataVolumes.join(', ')})` : ''}; \`loom-otel down --volumes\` deletes it. \`loom-otel up\` starts it again.`,
+  );
 }

@@ -1,12 +1,89 @@
 import type { Command } from 'commander';
-import { ActionError } from '../errors.js';
+import { ActionError, ExitCode } from '../errors.js';
+import { createOutputContext, type GlobalFlags } from '../output/context.js';
+import { mark } from '../output/style.js';
+import { findStack, stackDir } from '../stack/manifest.js';
+import { oneOf } from './parse.js';
 
-// Placeholder until the command lands; replaced by its implementation.
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description("Show each part of the stack: running, healthy, URL")
-    .action(() => {
-      throw new ActionError('status is not implemented yet.');
-    });
+    .description('Show each part of the stack: running, healthy, URL (exit 0 only when all are both)')
+    .option('--dir <path>', 'stack directory (default ./observability)')
+    .option('--engine <name>', 'container engine: docker (compose plugin), docker-compose or podman')
+    .action(runStatus);
+}
+
+/** How long one part's probes may take: status answers now, it does not wait for a part to start. */
+const PROBE_TIMEOUT_MS = 3_000;
+
+async function runStatus(options: Record<string, unknown>, command: Command): Promise<void> {
+  const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
+  const { ENGINE_NAMES, composeLabel, detectEngine, ensureEngineRunning } = await import('../engine/engine.js');
+  const { composeArgv, composeProject, composePs, requireComposeFile } = await import('../engine/compose.js');
+  const { displayDir } = await import('../engine/failures.js');
+  const { checkPartHealth } = await import('../checks/health.js');
+  const { formatTable, partUrl } = await import('./stack-output.js');
+  const engineChoice = options.engine === undefined ? undefined : oneOf('--engine', String(options.engine), ENGINE_NAMES);
+  const dir = stackDir(options.dir as string | undefined);
+
+  const stack = await findStack(dir);
+  if (!stack) {
+    throw new ActionError(`No loom-otel stack in ${displayDir(dir)} (no loom-otel.json).`, 'Run `loom-otel init` and `loom-otel up`, or point --dir at the stack directory.');
+  }
+  const { model } = stack;
+  const engine = await detectEngine(engineChoice);
+  await ensureEngineRunning(engine);
+  const project = composeProject(engine, dir);
+  await requireComposeFile(project);
+  const containers = await composePs(project);
+
+  const parts = await Promise.all(
+    model.parts.map(async (part) => {
+      const container = containers.find((c) => c.service === part.service);
+      const running = container?.running ?? false;
+      // A part whose container is not running is not healthy, whatever else may answer on its port.
+      const health = running ? await checkPartHealth(part, PROBE_TIMEOUT_MS) : { healthy: false, detail: 'not running' };
+      return {
+        part: part.name,
+        service: part.service,
+        container: container?.container ?? null,
+        state: container ? `${container.state}${container.exitCode && !running ? ` (exit code ${container.exitCode})` : ''}` : 'not created',
+        running,
+        healthy: health.healthy,
+        detail: health.detail,
+        url: partUrl(model, part),
+      };
+    }),
+  );
+  const ok = parts.every((p) => p.running && p.healthy);
+  if (!ok) process.exitCode = ExitCode.Failed;
+
+  if (ctx.json) {
+    ctx.emitJson({ ok, stack: { name: model.options.name, dir }, engine: { name: engine.name, version: engine.version }, parts });
+    return;
+  }
+  const { style } = ctx;
+  ctx.out(`${style.bold(model.options.name)} in ${displayDir(dir)} (${composeLabel(engine)} ${engine.version})`);
+  ctx.out();
+  const yesNo = (value: boolean, text = value ? 'yes' : 'no') => (value ? style.green(text) : style.red(text));
+  const rows = [
+    ['part', 'running', 'healthy', 'URL'].map((h) => style.dim(h)),
+    ...parts.map((p) => [p.part, yesNo(p.running, p.running ? 'yes' : `no: ${p.state}`), p.running ? yesNo(p.healthy) : style.dim('-'), style.cyan(p.url)]),
+  ];
+  for (const line of formatTable(rows)) ctx.out(line);
+  const unhealthy = parts.filter((p) => p.running && !p.healthy);
+  if (unhealthy.length > 0) {
+    ctx.out();
+    for (const p of unhealthy) ctx.out(`${mark(style, 'fail')} ${p.part}: ${p.detail}`);
+  }
+  ctx.out();
+  if (ok) {
+    ctx.out(`${mark(style, 'pass')} All ${parts.length} parts are running and healthy.`);
+  } else if (parts.some((p) => !p.running)) {
+    ctx.out(`${mark(style, 'fail')} Not every part is running: \`loom-otel up${displayDir(dir) === 'observability' ? '' : ` --dir ${displayDir(dir)}`}\` starts the stack.`);
+  } else {
+    const first = unhealthy[0]?.service ?? '<service>';
+    ctx.out(`${mark(style, 'fail')} Running but not healthy: a part may still be starting; its log says why: ${composeArgv(project, ['logs', '--tail', '20', first]).join(' ')}`);
+  }
 }
