@@ -171,13 +171,16 @@ export function lintCollectorConfig(input: CollectorLintInput): CollectorLint {
       const where = kind === 'extensions' ? 'service.extensions' : 'any pipeline';
       if (kind === 'exporters' && typeOf(id) === 'prometheus') {
         const check = input.prometheusScrapes ? fail : warn;
-        checks.push(check(`collector.unused.${kind}.${id}`, `Exporter ${id}`, 'defined but no pipeline feeds it: nothing reaches Prometheus (its endpoint serves no metrics)', 'Add it to a metrics pipeline, e.g. receivers: [spanmetrics] (the spanmetrics connector fed by the traces pipeline), exporters: [prometheus].'));
+        checks.push(check(`collector.unused.${kind}.${id}`, `Exporter ${id}`, 'defined but no pipeline feeds it: nothing reaches Prometheus (its endpoint serves no metrics)', 'Add it to a metrics pipeline (exporters: [prometheus]) fed by the otlp receiver or, on the contrib image, the spanmetrics connector.'));
       } else {
         checks.push(warn(`collector.unused.${kind}.${id}`, `${singular(kind)} ${id}`, `defined but not used in ${where}: the collector ignores it (a typo in a pipeline?)`, kind === 'extensions' ? `Add ${id} to service.extensions, or remove it.` : `Add ${id} to a pipeline, or remove it.`));
       }
     }
   }
 
+  if (!Object.keys(sections.extensions).some((id) => typeOf(id) === 'health_check')) {
+    checks.push(info('collector.health-check', 'health_check extension', 'none: nothing (a compose healthcheck, `loom-otel up`, doctor) can ask the collector whether it is healthy'));
+  }
   const bind = bindChecks(sections, listeners);
   checks.push(...bind);
   checks.push(...exporterTlsChecks(sections.exporters));
@@ -207,8 +210,9 @@ function componentsExist(sections: Record<ComponentKind, Section>, image: Collec
   }
   if (!dist) {
     checks.push(info('collector.distribution', 'Components', `${image.image} (${image.source}) is not an image whose component list loom-otel ships; components were not checked`));
-  } else if (!checks.some((c) => c.status === 'fail')) {
-    checks.push(pass('collector.components', 'Components', `all exist in ${dist.name} ${dist.version} (${image.image}, ${image.source})`));
+  } else if (!checks.some((c) => c.id.startsWith('collector.missing.'))) {
+    const others = checks.length > 0 ? 'every other component exists' : 'all exist';
+    checks.push(pass('collector.components', 'Components', `${others} in ${dist.name} ${dist.version} (${image.image}, ${image.source})`));
   }
   return checks;
 }

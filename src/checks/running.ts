@@ -33,14 +33,15 @@ export async function checkRunningParts(stack: FoundStack, timeoutMs: number, ru
   const services = await running;
   const healthy = new Set(results.filter((r) => r.health.healthy).map((r) => r.part.name));
   const anyUp = healthy.size > 0 || stack.model.parts.some((p) => services?.has(p.service));
+  if (!anyUp) {
+    return { checks: [skip('running', 'Parts healthy', `the stack is not running (no part answers; ${results[0]?.health.detail ?? ''}): start it with \`loom-otel up --dir ${stack.dir}\``)], healthy };
+  }
   const checks: CheckResult[] = [];
   for (const { part, health, extra } of results) {
     const id = `running.${part.name}`;
     const title = `${part.name} healthy`;
     if (health.healthy) {
       checks.push(pass(id, title, health.detail), ...extra);
-    } else if (!anyUp) {
-      checks.push(skip(id, title, `the stack is not running (${health.detail}); start it with \`loom-otel up --dir ${stack.dir}\``));
     } else {
       const containerRuns = services?.has(part.service);
       checks.push(fail(id, title, health.detail, containerRuns === false ? `Its container is not running: \`loom-otel up --dir ${stack.dir}\` starts it; \`docker compose logs ${part.service}\` tells why it stopped.` : `Look at its logs: docker compose logs ${part.service} (in ${stack.dir}).`));

@@ -60,7 +60,11 @@ export async function checkCollectorConfigFile(file: string, imageFlag: string |
   if (parsed.ok === 'missing') return [fail('collector.file', 'Collector config', `${file} does not exist`, 'Give the path of the collector config file.')];
   if (parsed.ok === false) return [fail('collector.file', 'Collector config', `${file} ${parsed.error}`, 'Fix the file so it parses, then run doctor again.')];
   const image = await collectorImage(imageFlag);
-  return [pass('collector.file', 'Collector config', `${file} parses`), ...lintCollectorConfig({ config: parsed.value, file, image, prometheusScrapes: false }).checks];
+  const checks = [pass('collector.file', 'Collector config', `${file} parses`)];
+  if (isUnpinned(image.image)) {
+    checks.push(warn('collector.image-tag', 'Image tag', `${image.image} is not pinned: it changes with every release${image.distribution ? `; components were checked against ${image.distribution.version}` : ''}`, `Pin an exact version, e.g. ${IMAGES.collector}.`));
+  }
+  return [...checks, ...lintCollectorConfig({ config: parsed.value, file, image, prometheusScrapes: false }).checks];
 }
 
 export interface StackFilesResult {
