@@ -48,6 +48,11 @@ export function globalFlags(command: Command): GlobalFlags {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `loom-otel ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -55,7 +55,7 @@ export const CONTAINER_PORTS = {
   collectorSelfMetrics: 8888,
   /** Jaeger's own OTLP/gRPC receiver, fed by the collector's `otlp/jaeger` exporter. */
   jaegerOtlpGrpc: 4317,
-  /** Jaeger's health_check extension (container healthcheck only). */
+  /** Jaeger's healthcheckv2 extension (/status), reachable on the compose network only. */
   jaegerHealth: 13133,
 } as const;
 
