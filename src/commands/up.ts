@@ -77,7 +77,9 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   await requireComposeFile(project);
 
   // Ports held by this stack's own running containers (an `up` of a stack that is up) are not conflicts.
-  const running = new Set((await composePs(project)).filter((s) => s.running).map((s) => s.service));
+  // A Compose whose `ps` fails here still gets to run `up`, which reports real problems itself.
+  const containers = await composePs(project).catch(() => []);
+  const running = new Set(containers.filter((s) => s.running).map((s) => s.service));
   const conflicts = await findPortConflicts(model, running, engine);
   if (conflicts.length > 0) throw portConflictError(model, dir, conflicts);
 
