@@ -202,7 +202,7 @@ function endpointLine(settings: OtlpTraceSettings): string {
   return `${settings.protocol.value} to ${settings.url.value} (${settings.url.source})${headers.length ? `, headers: ${headers.join(', ')}` : ''}`;
 }
 
-const seconds = (s: number | undefined) => `${(s ?? 0).toFixed(1)} s`;
+const seconds = (s: number | undefined) => `${(s ?? 0).toFixed((s ?? 0) < 10 ? 2 : 1)} s`;
 
 async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
   const [{ sendTestTrace }, { renderWaterfall }, jaeger] = await Promise.all([
@@ -262,7 +262,7 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
     if (j) {
       const where = `(${j.url})`;
       if (j.visible) ctx.out(`${mark(style, 'pass')} ${label('Jaeger')} ${j.spans}/${j.expectedSpans} spans, ${j.services.length} services (${j.services.join(', ')}) after ${seconds(j.seconds)} ${style.dim(where)}`);
-      else ctx.out(`${mark(style, 'fail')} ${label('Jaeger')} ${j.spans}/${j.expectedSpans} spans after ${seconds(plan.verify ? plan.verify.waitMs / 1000 : 0)}${j.lastError ? `: ${j.lastError}` : ''} ${style.dim(where)}`);
+      else ctx.out(`${mark(style, 'fail')} ${label('Jaeger')} ${j.spans}/${j.expectedSpans} spans after ${plan.verify ? plan.verify.waitMs / 1000 : 0} s${j.lastError ? `: ${j.lastError}` : ''} ${style.dim(where)}`);
     } else {
       ctx.out(`${mark(style, 'skip')} ${label('Jaeger')} ${plan.skipped.jaeger}`);
     }

@@ -32,7 +32,8 @@ export interface JaegerTrace {
 
 export type JaegerLookup =
   | { status: 'found'; trace: JaegerTrace }
-  | { status: 'not-found' }
+  /** `hint` when the 404 did not come from Jaeger's API (no JSON `errors`): probably not Jaeger's query port. */
+  | { status: 'not-found'; hint?: string }
   | { status: 'error'; message: string };
 
 /** Base URL without a trailing slash: API paths and UI links are appended to it. */
@@ -59,7 +60,11 @@ export async function fetchJaegerTrace(base: string, traceId: string, timeoutMs:
     return { status: 'error', message: `Jaeger at ${jaegerBase(base)} could not be reached (${networkReason(error)})` };
   }
   const text = await response.text().catch(() => '');
-  if (response.status === 404) return { status: 'not-found' };
+  if (response.status === 404) {
+    return isJaegerError(text)
+      ? { status: 'not-found' }
+      : { status: 'not-found', hint: `${jaegerBase(base)} answered 404 without Jaeger's JSON error: is it Jaeger's query API (port 16686)?` };
+  }
   if (!response.ok) return { status: 'error', message: `Jaeger at ${jaegerBase(base)} answered ${response.status} to GET /api/traces/{id}` };
   try {
     const body = JSON.parse(text) as { data?: JaegerTrace[] | null };
@@ -67,6 +72,14 @@ export async function fetchJaegerTrace(base: string, traceId: string, timeoutMs:
     return trace && Array.isArray(trace.spans) ? { status: 'found', trace } : { status: 'not-found' };
   } catch {
     return { status: 'error', message: `Jaeger at ${jaegerBase(base)} answered GET /api/traces/{id} with something that is not JSON` };
+  }
+}
+
+function isJaegerError(text: string): boolean {
+  try {
+    return Array.isArray((JSON.parse(text) as { errors?: unknown }).errors);
+  } catch {
+    return false;
   }
 }
 

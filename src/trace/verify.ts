@@ -83,6 +83,8 @@ export async function waitForJaeger(
       }
     } else if (lookup.status === 'error') {
       hop.lastError = lookup.message;
+    } else if (lookup.hint) {
+      hop.lastError = lookup.hint;
     }
     if (performance.now() + delay > deadline) return hop;
     await sleep(delay);
