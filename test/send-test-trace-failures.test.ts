@@ -413,6 +413,22 @@ describe('send-test-trace: the stack manifest', () => {
   });
 });
 
+describe('send-test-trace: the stack manifest without its Prometheus', () => {
+  it('a manifest Prometheus that refuses connections (up --local) is reported as not checked, not waited for', async () => {
+    const receiver = await jsonReceiver();
+    const jaeger = await fakeJaeger((traceId) => receiver.spans.filter((s) => s.traceId === traceId));
+    const port = (url: string) => Number(new URL(url).port);
+    const { dir, cleanup } = await tempDir();
+    stops.push(cleanup);
+    const ports = { otlpGrpc: 1, otlpHttp: port(receiver.url), collectorHealth: 13133, collectorMetrics: 8889, jaegerUi: port(jaeger), prometheus: port(await refusedPort()), grafana: 3999 };
+    const options = { name: 'loom-observability', parts: { jaeger: true, prometheus: true, grafana: true }, ports, expose: false, environment: 'development', samplingPercent: 100 };
+    await writeFile(path.join(dir, 'loom-otel.json'), JSON.stringify({ tool: 'loom-otel', manifestVersion: 1, options, files: {} }));
+    const run = await send('--dir', dir, '--protocol', 'http/json', '--wait', '20');
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/Prometheus\s+not checked: Prometheus at http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\) \(`up --local` has no Prometheus/);
+  });
+});
+
 describe('send-test-trace: load mode', () => {
   it('sends every span in batches and summarises throughput and latency', async () => {
     const receiver = await jsonReceiver();

@@ -237,7 +237,7 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
       endpoint: { url: plan.settings.url.value, protocol: plan.settings.protocol.value, source: plan.settings.url.source, headers: headerNames(plan.settings) },
       export: result.export,
       jaeger: result.jaeger ? jaegerHop : { checked: false, reason: plan.skipped.jaeger },
-      prometheus: result.prometheus ?? { checked: false, reason: plan.skipped.prometheus },
+      prometheus: result.prometheus ?? { checked: false, reason: result.prometheusSkipped ?? plan.skipped.prometheus },
       trace: stored ? { source: 'jaeger', spans: stored } : { source: 'sent', spans: result.sent },
       links,
       warnings: plan.warnings,
@@ -271,6 +271,8 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
       const where = `(${p.url})`;
       if (p.visible) ctx.out(`${mark(style, 'pass')} ${label('Prometheus')} spanmetrics for ${p.service} after ${seconds(p.seconds)} ${style.dim(where)}`);
       else ctx.out(`${mark(style, 'fail')} ${label('Prometheus')} no new spanmetrics for ${p.service}${p.lastError ? `: ${p.lastError}` : ''} ${style.dim(where)}`);
+    } else if (result.prometheusSkipped) {
+      ctx.out(`${mark(style, 'warn')} ${label('Prometheus')} ${result.prometheusSkipped}`);
     } else {
       ctx.out(`${mark(style, 'skip')} ${label('Prometheus')} ${plan.skipped.prometheus}`);
     }

@@ -5,7 +5,10 @@
  */
 import { SPANMETRICS_BASE_LABELS, SPANMETRICS_SERIES } from '../stack/spanmetrics.js';
 
-export type PrometheusReading = { status: 'ok'; calls: number; series: number } | { status: 'error'; message: string };
+export type PrometheusReading =
+  | { status: 'ok'; calls: number; series: number }
+  /** `refused`: nothing listens there (as opposed to an answer we could not use). */
+  | { status: 'error'; message: string; refused?: boolean };
 
 /** A PromQL double-quoted string literal. */
 function promString(value: string): string {
@@ -29,7 +32,7 @@ export async function readSpanmetricsCalls(base: string, service: string, timeou
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     const reason = (error as Error).name === 'TimeoutError' ? 'no answer in time' : cause ?? (error as Error).message;
-    return { status: 'error', message: `Prometheus at ${prometheusBase(base)} could not be reached (${reason})` };
+    return { status: 'error', message: `Prometheus at ${prometheusBase(base)} could not be reached (${reason})`, ...(cause === 'ECONNREFUSED' ? { refused: true } : {}) };
   }
   const text = await response.text().catch(() => '');
   if (!response.ok) return { status: 'error', message: `Prometheus at ${prometheusBase(base)} answered ${response.status} to /api/v1/query` };

@@ -45,6 +45,8 @@ export interface PrometheusHop {
   /** The last count read. */
   calls?: number;
   lastError?: string;
+  /** Nothing listened at the URL before the export. */
+  refusedBefore?: boolean;
 }
 
 /** Backoff between polls: quick at first (Jaeger usually has the trace within a second), then slower. */
@@ -97,7 +99,10 @@ export async function readPrometheusBefore(target: BackendTarget, service: strin
   const hop: PrometheusHop = { ...target, service, visible: false };
   const reading = await readSpanmetricsCalls(target.url, service, REQUEST_TIMEOUT_MS);
   if (reading.status === 'ok') hop.before = reading.calls;
-  else hop.lastError = reading.message;
+  else {
+    hop.lastError = reading.message;
+    if (reading.refused) hop.refusedBefore = true;
+  }
   return hop;
 }
 
