@@ -149,3 +149,56 @@ export function selfSignedCertificate(): TlsFiles {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
   return { key: readFileSync(keyFile), cert: readFileSync(certFile), certFile, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+export interface FakeTarget {
+  job: string;
+  health: 'up' | 'down' | 'unknown';
+  lastError?: string;
+}
+
+/** Prometheus as doctor sees it: /-/ready and /api/v1/targets with the given targets. */
+export function fakePrometheus(targets: FakeTarget[]): Promise<number> {
+  return track(
+    http.createServer((req, res) => {
+      req.resume();
+      if (req.url === '/-/ready') return res.writeHead(200).end('Prometheus Server is Ready.\n');
+      if (req.url?.startsWith('/api/v1/targets')) {
+        const activeTargets = targets.map((t) => ({ labels: { job: t.job }, scrapeUrl: `http://${t.job}:8889/metrics`, health: t.health, lastError: t.lastError ?? '' }));
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: { activeTargets, droppedTargets: [] } }));
+      }
+      res.writeHead(404).end();
+    }),
+  );
+}
+
+export interface FakeGrafanaOptions {
+  /** The admin password it accepts (read lazily: init writes it after the server starts). */
+  password: () => string | undefined;
+  /** What each datasource's health check says. */
+  datasourceStatus: 'OK' | 'ERROR';
+}
+
+/** Grafana as doctor sees it: /api/health open, /api/datasources and their health behind basic auth. */
+export function fakeGrafana(options: FakeGrafanaOptions): Promise<number> {
+  const datasources = [
+    { uid: 'loom-prometheus', name: 'Prometheus', type: 'prometheus' },
+    { uid: 'loom-jaeger', name: 'Jaeger', type: 'jaeger' },
+  ];
+  return track(
+    http.createServer((req, res) => {
+      req.resume();
+      const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.url === '/api/health') return json(200, { database: 'ok', version: '12.2.1' });
+      const expected = `Basic ${Buffer.from(`admin:${options.password() ?? ''}`).toString('base64')}`;
+      if (req.headers.authorization !== expected) return json(401, { message: 'Unauthorized' });
+      if (req.url === '/api/datasources') return json(200, datasources);
+      const health = /^\/api\/datasources\/uid\/([^/]+)\/health$/.exec(req.url ?? '');
+      if (health) {
+        return options.datasourceStatus === 'OK'
+          ? json(200, { status: 'OK', message: 'Successfully queried the datasource.' })
+          : json(400, { status: 'ERROR', message: 'dial tcp: lookup prometheus: no such host' });
+      }
+      json(404, { message: 'Not found' });
+    }),
+  );
+}
