@@ -83,6 +83,29 @@ describe('loom-otel status (stand-in docker)', () => {
     expect(run.stdout).toContain(`\`loom-otel up --dir ${stackDir}\` starts the stack`);
   });
 
+  it('reads podman-style ps rows (service in the labels, Names as a list) (stand-in podman)', async () => {
+    servers = await startStackEndpoints();
+    await initStack(stackDir, servers.ports);
+    const podman = await installStandIn(root.dir, ['podman']);
+    const rows = ['otel-collector', 'jaeger', 'prometheus', 'grafana'].map((service) => ({
+      Id: 'c0ffee',
+      Names: [`loom_${service}_1`],
+      State: 'running',
+      Status: 'Up 3 seconds',
+      ExitCode: 0,
+      Labels: { 'com.docker.compose.project': 'loom-observability', 'com.docker.compose.service': service, 'io.podman.compose.project': 'loom-observability' },
+    }));
+    const run = await runCli(['status', '--json', '--engine', 'podman', '--dir', stackDir], { env: podman.env({ STANDIN_PS: JSON.stringify(rows) }) });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const status = JSON.parse(run.stdout) as StatusJson & { parts: Array<{ container: string }> };
+    expect(status.parts.map((p) => [p.part, p.container, p.running, p.healthy])).toEqual([
+      ['collector', 'loom_otel-collector_1', true, true],
+      ['jaeger', 'loom_jaeger_1', true, true],
+      ['prometheus', 'loom_prometheus_1', true, true],
+      ['grafana', 'loom_grafana_1', true, true],
+    ]);
+  });
+
   it('without a stack, exits 1 and says to run init (stand-in docker)', async () => {
     const docker = await installStandIn(root.dir, ['docker']);
     const run = await runCli(['status', '--dir', stackDir], { env: docker.env() });

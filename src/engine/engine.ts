@@ -26,6 +26,7 @@ export interface CommandResult {
   stderr: string;
   /** The executable is not installed (ENOENT). */
   missing: boolean;
+  timedOut: boolean;
 }
 
 /** Runs a command without throwing on failure; output is captured. */
@@ -42,6 +43,7 @@ export async function runCommand(argv: readonly string[], options: { timeoutMs?:
     stdout: String(result.stdout ?? ''),
     stderr: String(result.stderr ?? ''),
     missing: result.code === 'ENOENT',
+    timedOut: Boolean(result.timedOut),
   };
 }
 
@@ -122,9 +124,16 @@ export async function detectEngine(choice?: EngineName): Promise<Engine> {
  * stopped, socket not accessible). Standalone docker-compose without a docker CLI is left to Compose.
  */
 export async function ensureEngineRunning(engine: Engine): Promise<void> {
-  const result = await runCommand([engine.cli, 'info'], { timeoutMs: 30_000 });
+  const timeoutMs = 30_000;
+  const result = await runCommand([engine.cli, 'info'], { timeoutMs });
   if (result.missing && engine.name === 'docker-compose') return;
   if (result.exitCode === 0) return;
+  if (result.timedOut) {
+    throw new ActionError(
+      `\`${engine.cli} info\` did not answer within ${timeoutMs / 1000} s: the engine is starting or stuck.`,
+      `Wait until ${engine.cli === 'podman' ? 'Podman' : 'Docker'} reports that it is running (or restart it), then re-run.`,
+    );
+  }
   throw explainEngineFailure(engine, result.stderr || result.stdout) ??
     new ActionError(`\`${engine.cli} info\` failed: ${lastLines(result.stderr || result.stdout, 3)}`, `Check that ${engine.cli} works: run \`${engine.cli} info\`.`);
 }
