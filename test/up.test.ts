@@ -223,6 +223,9 @@ describe('loom-otel up (stand-in docker)', () => {
     expect(run.stderr).toContain('collector stopped before turning healthy');
     expect(run.stderr).toContain('its container exited (exit code 1)');
     expect(run.stderr).toContain('otel-collector-1  | Error: failed to get config');
+    // Only the stopped part's log: the others were cut short, not broken.
+    const logCalls = (await docker.calls()).filter((c) => c.args.includes('logs')).map((c) => c.args.at(-1));
+    expect(logCalls).toEqual(['otel-collector']);
   });
 
   it('with no stack and --yes, writes one with init and goes on (stand-in docker)', async () => {

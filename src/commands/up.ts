@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import path from 'node:path';
 import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { mark } from '../output/style.js';
@@ -101,17 +102,18 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
 
   const unhealthy = results.filter((r) => !r.healthy);
   if (unhealthy.length > 0) {
+    // When a container stopped, its log is the one that explains; the others were cut short, not broken.
+    const crashedParts = unhealthy.filter((r) => crashed.states.has(r.part.service));
     const failures = await Promise.all(
-      unhealthy.map(async (r) => {
+      (crashedParts.length > 0 ? crashedParts : unhealthy).map(async (r) => {
         const state = crashed.states.get(r.part.service);
         const detail = state ? `its container ${state.state}${state.exitCode !== undefined ? ` (exit code ${state.exitCode})` : ''}; last probe: ${r.detail}` : r.detail;
         return { part: r.part.name, service: r.part.service, detail, log: await composeLogs(project, r.part.service, LOG_LINES) };
       }),
     );
-    const stopped = model.parts.filter((p) => crashed.states.has(p.service)).map((p) => p.name);
     const error = new ActionError(
-      stopped.length > 0
-        ? `${stopped.join(', ')} stopped before turning healthy (${stopped.length === 1 ? 'its container' : 'their containers'} exited or keep restarting).`
+      crashedParts.length > 0
+        ? `${failures.map((f) => f.part).join(', ')} stopped before turning healthy (${failures.length === 1 ? 'its container' : 'their containers'} exited or keep restarting).`
         : `${failures.map((f) => f.part).join(', ')} did not turn healthy within ${seconds(timeoutMs)}.`,
       `Read ${failures.length === 1 ? 'its log' : 'their logs'} above for the cause; once fixed, run \`loom-otel up\` again. If a part was still starting, give it longer with --timeout.`,
     );
@@ -130,7 +132,7 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   }
 
   const { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_VAR } = await import('../stack/render/env.js');
-  const login = `user ${GRAFANA_ADMIN_USER}, password: ${GRAFANA_PASSWORD_VAR} in ${displayDir(`${dir}/${ENV_FILE}`)}`;
+  const login = `user ${GRAFANA_ADMIN_USER}, password: ${GRAFANA_PASSWORD_VAR} in ${displayDir(path.join(dir, ENV_FILE))}`;
   const urls = stackUrls(model, login);
   const env = agentEnvironment(model);
   const slowest = Math.max(...results.map((r) => r.healthyAfterMs ?? 0));
