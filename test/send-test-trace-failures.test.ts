@@ -210,7 +210,7 @@ const send = (...args: string[]) => runCli(['send-test-trace', ...args]);
 describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
   it('a refused gRPC port names the refusal and how to start a collector', async () => {
     const run = await send('--endpoint', await refusedPort(), '--no-verify');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/^Trace [0-9a-f]{32}$/m);
     expect(run.stderr).toContain('connection refused');
     expect(run.stderr).toMatch(/Fix: Start the collector \(loom-otel up/);
@@ -218,7 +218,7 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
 
   it('a refused OTLP/HTTP port, with --json: the failure as data', async () => {
     const run = await runCli(['--json', 'send-test-trace', '--endpoint', await refusedPort(), '--protocol', 'http/protobuf', '--timeout', '1', '--no-verify']);
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     const doc = JSON.parse(run.stdout) as { ok: boolean; traceId: string; export: { ok: boolean; failure: { kind: string } }; error: { exitCode: number; fix: string } };
     expect(doc.ok).toBe(false);
     expect(doc.traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -230,21 +230,31 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
   it('a gRPC server that never answers ends at --timeout with DEADLINE_EXCEEDED described', async () => {
     const receiver = await grpcReceiver('hang');
     const run = await send('--endpoint', receiver.url, '--timeout', '1', '--no-verify');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     expect(receiver.exports()).toBe(1);
     expect(run.stderr).toContain('got no answer within 1000 ms');
   });
 
   it('a port that accepts TCP and never answers OTLP/HTTP ends at --timeout', async () => {
     const run = await send('--endpoint', await silentPort(), '--protocol', 'http/json', '--timeout', '1', '--no-verify');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stderr).toContain('got no answer within 1000 ms');
+  });
+
+  it('https:// against a plaintext gRPC receiver: TLS to a plaintext port, and how to fix the scheme', async () => {
+    const receiver = await grpcReceiver({ response: Buffer.alloc(0) });
+    const tlsUrl = receiver.url.replace('http://', 'https://');
+    const run = await send('--endpoint', tlsUrl, '--no-verify');
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stderr).toContain(`TLS was used but ${new URL(tlsUrl).host} speaks plaintext.`);
+    expect(run.stderr).toContain(`Fix: Use http:// in the endpoint (e.g. ${receiver.url})`);
+    expect(run.stderr).not.toContain('DeprecationWarning');
   });
 
   it('gRPC UNAVAILABLE is reported with its code and the server message', async () => {
     const receiver = await grpcReceiver({ error: { code: grpc.status.UNAVAILABLE, details: 'collector is shutting down' } });
     const run = await send('--endpoint', receiver.url, '--no-verify');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stderr).toContain('UNAVAILABLE (14): collector is shutting down');
   });
 
@@ -257,7 +267,7 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
       response.end('missing or wrong api key');
     });
     const run = await send('--endpoint', url, '--protocol', 'http/protobuf', '--header', 'x-api-key=wrong', '--no-verify');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     expect(seen).toEqual(['wrong']);
     expect(run.stderr).toContain('401 Unauthorized (missing or wrong api key)');
     expect(run.stderr).toContain('Fix: Set OTEL_EXPORTER_OTLP_HEADERS');
@@ -270,7 +280,7 @@ describe('send-test-trace: partial success', () => {
   it('gRPC: rejected spans are counted (the exporter itself reports SUCCESS)', async () => {
     const receiver = await grpcReceiver({ response: partialSuccessProto(4, 'span attribute limit exceeded') });
     const run = await send('--endpoint', receiver.url, '--no-verify');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stdout).toContain(`${SPANS_PER_TRACE - 4} of ${SPANS_PER_TRACE} spans accepted`);
     expect(run.stderr).toContain(`rejected 4 of ${SPANS_PER_TRACE} spans (partial success): span attribute limit exceeded`);
   });
@@ -282,7 +292,7 @@ describe('send-test-trace: partial success', () => {
       response.end(JSON.stringify({ partialSuccess: { rejectedSpans: '2', errorMessage: 'queue full' } }));
     });
     const run = await runCli(['--json', 'send-test-trace', '--endpoint', url, '--protocol', 'http/json', '--no-verify']);
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     const doc = JSON.parse(run.stdout) as { export: { rejectedSpans: number; receiverMessage: string; failure: { kind: string } } };
     expect(doc.export).toMatchObject({ rejectedSpans: 2, receiverMessage: 'queue full', failure: { kind: 'partial-success' } });
   });
@@ -294,7 +304,7 @@ describe('send-test-trace: partial success', () => {
       response.end(partialSuccessProto(0, 'attribute values truncated'));
     });
     const run = await send('--endpoint', url, '--protocol', 'http/protobuf', '--no-verify');
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain(`${SPANS_PER_TRACE} of ${SPANS_PER_TRACE} spans accepted`);
     expect(run.stdout).toMatch(/receiver\s+attribute values truncated/);
   });
@@ -309,7 +319,7 @@ describe('send-test-trace: verification', () => {
       return undefined;
     });
     const run = await send('--endpoint', receiver.url, '--jaeger-url', jaeger, '--wait', '1');
-    expect(run.exitCode).toBe(3);
+    expect(run.exitCode, run.stderr).toBe(3);
     const traceId = /^Trace ([0-9a-f]{32})$/m.exec(run.stdout)?.[1];
     expect(lookups.length).toBeGreaterThan(1);
     expect(new Set(lookups)).toEqual(new Set([traceId]));
@@ -322,7 +332,7 @@ describe('send-test-trace: verification', () => {
     const receiver = await grpcReceiver({ response: Buffer.alloc(0) });
     const jaeger = await refusedPort();
     const run = await send('--endpoint', receiver.url, '--jaeger-url', jaeger, '--wait', '1');
-    expect(run.exitCode).toBe(3);
+    expect(run.exitCode, run.stderr).toBe(3);
     expect(run.stderr).toContain(`Jaeger at ${jaeger} could not be reached (ECONNREFUSED)`);
     expect(run.stderr).toContain('--no-verify');
   });
@@ -331,7 +341,7 @@ describe('send-test-trace: verification', () => {
     const receiver = await jsonReceiver();
     const jaeger = await fakeJaeger((traceId) => receiver.spans.filter((s) => s.traceId === traceId && s.service !== 'loom-core'));
     const run = await send('--endpoint', receiver.url, '--protocol', 'http/json', '--jaeger-url', jaeger, '--wait', '1');
-    expect(run.exitCode).toBe(3);
+    expect(run.exitCode, run.stderr).toBe(3);
     expect(run.stderr).toMatch(/Jaeger had 8 of 15 spans \(missing [^)]*\(loom-core\)/);
     expect(run.stdout).toContain('As stored in Jaeger:');
   });
@@ -340,7 +350,7 @@ describe('send-test-trace: verification', () => {
     const receiver = await jsonReceiver();
     const jaeger = await fakeJaeger((traceId) => receiver.spans.filter((s) => s.traceId === traceId));
     const run = await send('--endpoint', receiver.url, '--protocol', 'http/json', '--jaeger-url', jaeger, '--error');
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const traceId = /^Trace ([0-9a-f]{32})$/m.exec(run.stdout)?.[1];
     expect(run.stdout).toMatch(/Jaeger\s+15\/15 spans, 2 services \(loom-test-agent, loom-core\) after/);
     expect(run.stdout).toContain('As stored in Jaeger:');
@@ -358,7 +368,7 @@ describe('send-test-trace: verification', () => {
     // Counts like spanmetrics: earlier runs, plus the agent-side spans received so far.
     const prometheus = await fakePrometheus(() => earlier + receiver.spans.filter((s) => s.service === 'my-agent').length, queries);
     const run = await runCli(['--json', 'send-test-trace', '--service', 'my-agent', '--endpoint', receiver.url, '--protocol', 'http/json', '--jaeger-url', jaeger, '--prometheus-url', prometheus]);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { ok: boolean; prometheus: { visible: boolean; before: number; calls: number; seconds: number } };
     expect(doc.prometheus).toMatchObject({ visible: true, before: earlier, calls: earlier + 8 });
     expect(queries[0]).toBe('sum(traces_span_metrics_calls_total{service_name="my-agent"})');
@@ -369,7 +379,7 @@ describe('send-test-trace: verification', () => {
     const jaeger = await fakeJaeger((traceId) => receiver.spans.filter((s) => s.traceId === traceId));
     const prometheus = await fakePrometheus(() => undefined, []);
     const run = await send('--endpoint', receiver.url, '--protocol', 'http/json', '--jaeger-url', jaeger, '--prometheus-url', prometheus, '--wait', '1');
-    expect(run.exitCode).toBe(3);
+    expect(run.exitCode, run.stderr).toBe(3);
     expect(run.stderr).toContain('Prometheus showed no new spanmetrics for loom-test-agent');
     expect(run.stderr).toContain('Seen: exported 15 spans; Jaeger stored all 15 spans.');
     expect(run.stderr).toContain("flush interval plus a scrape");
@@ -383,7 +393,7 @@ describe('send-test-trace: verification', () => {
       return undefined;
     });
     const run = await send('--endpoint', receiver.url, '--jaeger-url', jaeger, '--no-verify');
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     expect(lookups).toEqual([]);
     expect(run.stdout).toContain('As sent (not read back):');
   });
@@ -403,7 +413,7 @@ describe('send-test-trace: the stack manifest', () => {
     const options = { name: 'loom-observability', parts: { jaeger: true, prometheus: true, grafana: true }, ports, expose: false, environment: 'staging', samplingPercent: 100 };
     await writeFile(path.join(stackDir, 'loom-otel.json'), JSON.stringify({ tool: 'loom-otel', manifestVersion: 1, options, files: {} }));
     const run = await runCli(['--json', 'send-test-trace', '--dir', stackDir, '--protocol', 'http/json']);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { endpoint: { url: string; source: string }; jaeger: { source: string; visible: boolean }; prometheus: { source: string; visible: boolean }; links: { grafana: string } };
     expect(doc.endpoint).toMatchObject({ url: `${receiver.url}/v1/traces`, source: 'stack manifest' });
     expect(doc.jaeger).toMatchObject({ source: 'stack manifest', visible: true });
@@ -424,7 +434,7 @@ describe('send-test-trace: the stack manifest without its Prometheus', () => {
     const options = { name: 'loom-observability', parts: { jaeger: true, prometheus: true, grafana: true }, ports, expose: false, environment: 'development', samplingPercent: 100 };
     await writeFile(path.join(dir, 'loom-otel.json'), JSON.stringify({ tool: 'loom-otel', manifestVersion: 1, options, files: {} }));
     const run = await send('--dir', dir, '--protocol', 'http/json', '--wait', '20');
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Prometheus\s+not checked: Prometheus at http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\) \(`up --local` has no Prometheus/);
   });
 });
@@ -433,7 +443,7 @@ describe('send-test-trace: load mode', () => {
   it('sends every span in batches and summarises throughput and latency', async () => {
     const receiver = await jsonReceiver();
     const run = await runCli(['--json', 'send-test-trace', '--endpoint', receiver.url, '--protocol', 'http/json', '--count', '120', '--concurrency', '3']);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { ok: boolean; tracesSent: number; spansSent: number; exports: number; failedExports: number; latencyMs: { p50: number; p99: number }; spansPerSecond: number };
     expect(doc).toMatchObject({ ok: true, tracesSent: 120, spansSent: 120 * SPANS_PER_TRACE, failedExports: 0 });
     expect(receiver.spans).toHaveLength(120 * SPANS_PER_TRACE);
@@ -447,7 +457,7 @@ describe('send-test-trace: load mode', () => {
   it('--rate paces the traces: each due trace goes out on its own at a low rate', async () => {
     const receiver = await jsonReceiver();
     const run = await runCli(['--json', 'send-test-trace', '--endpoint', receiver.url, '--protocol', 'http/json', '--count', '4', '--rate', '20']);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { exports: number; tracesSent: number };
     expect(doc).toMatchObject({ exports: 4, tracesSent: 4 });
   });
@@ -455,7 +465,7 @@ describe('send-test-trace: load mode', () => {
   it('failures are counted by cause and end with exit 1', async () => {
     const receiver = await grpcReceiver({ error: { code: grpc.status.RESOURCE_EXHAUSTED, details: 'memory limiter' } });
     const run = await send('--endpoint', receiver.url, '--count', '40');
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/sent\s+0\/40 traces/);
     expect(run.stdout).toContain('2× The receiver is out of resources: RESOURCE_EXHAUSTED (8): memory limiter.');
     expect(run.stderr).toContain('2 of 2 export requests failed (600 spans not delivered)');
@@ -485,7 +495,7 @@ describe('send-test-trace: flag values are checked before anything is sent (exit
       const receiver = await grpcReceiver({ response: Buffer.alloc(0) });
       const run = await send('--endpoint', receiver.url, ...args);
       expect(run.stderr).toMatch(message);
-      expect(run.exitCode).toBe(2);
+      expect(run.exitCode, run.stderr).toBe(2);
       expect(receiver.exports()).toBe(0);
     });
   }

@@ -194,7 +194,7 @@ describe('send-test-trace against up --local', () => {
       const endpoint = protocol === 'grpc' ? stack.urls.otlpGrpc : stack.urls.otlpHttp;
       const service = `agent-${protocol.replace('/', '-')}`;
       const run = await runCli(['--json', 'send-test-trace', '--endpoint', endpoint, '--protocol', protocol, '--jaeger-url', stack.urls.jaegerUi, '--service', service, '--attribute', 'test.run=42']);
-      expect(run.exitCode).toBe(0);
+      expect(run.exitCode, run.stderr).toBe(0);
       const doc = JSON.parse(run.stdout) as {
         ok: boolean;
         traceId: string;
@@ -228,7 +228,7 @@ describe('send-test-trace against up --local', () => {
 
   it('--error: the tool fails with ERROR status and an exception event on call, tool.invoke and cognitive.tool_call', async () => {
     const run = await runCli(['send-test-trace', '--endpoint', stack.urls.otlpGrpc, '--jaeger-url', stack.urls.jaegerUi, '--error']);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const traceId = /^Trace ([0-9a-f]{32})$/m.exec(run.stdout.split('\n')[0]!)?.[1];
     expect(traceId).toBeDefined();
     expect(run.stdout).toContain('As stored in Jaeger:');
@@ -247,18 +247,19 @@ describe('send-test-trace against up --local', () => {
     expect(tag(byName.get('cognitive.run')![0]!, 'error')).toBeUndefined();
   });
 
-  it('service and resource from OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and DEPLOYMENT_ENV', async () => {
+  it('endpoint, protocol and gzip from OTEL_EXPORTER_OTLP_*, service and resource from OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and DEPLOYMENT_ENV', async () => {
     const run = await runCli(['--json', 'send-test-trace', '--no-verify'], {
       env: cleanEnv({
         OTEL_EXPORTER_OTLP_ENDPOINT: stack.urls.otlpHttp,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
         OTEL_SERVICE_NAME: 'researcher-agent',
         OTEL_RESOURCE_ATTRIBUTES: 'service.name=ignored,team=search%20quality',
         DEPLOYMENT_ENV: 'staging',
       }),
       cwd: workDir,
     });
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { traceId: string; endpoint: { url: string; source: string }; service: { name: string; source: string } };
     expect(doc.endpoint).toEqual(expect.objectContaining({ url: `${stack.urls.otlpHttp}/v1/traces`, source: 'env OTEL_EXPORTER_OTLP_ENDPOINT' }));
     expect(doc.service).toEqual({ name: 'researcher-agent', source: 'env OTEL_SERVICE_NAME' });
@@ -273,7 +274,7 @@ describe('send-test-trace against up --local', () => {
   it('load mode: every trace of the run is stored', async () => {
     const service = 'load-agent';
     const run = await runCli(['--json', 'send-test-trace', '--endpoint', stack.urls.otlpGrpc, '--service', service, '--count', '150', '--concurrency', '2']);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { tracesSent: number; spansSent: number; failedExports: number };
     expect(doc).toMatchObject({ tracesSent: 150, spansSent: 150 * 15, failedExports: 0 });
     const search = await fetch(`${stack.urls.jaegerUi}/api/traces?service=${service}&limit=1000`);
@@ -292,7 +293,7 @@ describe.runIf(hasPrometheus)('send-test-trace with a real Prometheus scraping u
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const run = await runCli(['--json', 'send-test-trace', '--endpoint', stack.urls.otlpGrpc, '--jaeger-url', stack.urls.jaegerUi, '--prometheus-url', url, '--service', 'prometheus-agent']);
-    expect(run.exitCode).toBe(0);
+    expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { prometheus: { visible: boolean; service: string; before: number; calls: number } };
     expect(doc.prometheus).toMatchObject({ visible: true, service: 'prometheus-agent', before: 0 });
     expect(doc.prometheus.calls).toBe(8);

@@ -62,10 +62,22 @@ Any of --count, --rate, --concurrency switches to load mode: no verification, a 
     .action(async (flags: SendTestTraceFlags, command: Command) => {
       const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
       const plan = await planRun(flags, command);
+      quietTlsServerNameWarning();
       for (const problem of plan.warnings) ctx.err(`${ctx.style.yellow('Warning:')} ${problem.variable}: ${problem.message}. ${problem.fix}`);
       if (plan.load) await runLoadMode(ctx, plan, plan.load);
       else await runSingle(ctx, plan);
     });
+}
+
+/**
+ * grpc-js passes an IP address as the TLS server name, and Node warns about that (DEP0123) on every TLS
+ * connection to an address like https://10.0.0.5:4317. Drop that one warning; print the others as Node does.
+ */
+function quietTlsServerNameWarning(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    if (warning.code !== 'DEP0123') process.stderr.write(`(node:${process.pid}) ${warning.name}: ${warning.message}\n`);
+  });
 }
 
 interface LoadFlags {

@@ -164,12 +164,13 @@ export async function runLoad(input: LoadInput): Promise<LoadSummary> {
     await inFlight;
   };
 
+  let seconds: number;
   try {
     await Promise.all(Array.from({ length: input.concurrency }, worker));
+    seconds = (performance.now() - started) / 1000;
   } finally {
     await Promise.all([delivery.shutdown(), factory.shutdown()]);
   }
-  const seconds = (performance.now() - started) / 1000;
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     tracesRequested: input.count,
