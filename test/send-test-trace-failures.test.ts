@@ -11,7 +11,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { runCli, tempDir } from './helpers/cli.js';
+import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
+import { cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { requireTool } from './helpers/validators.js';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -273,6 +276,50 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
     expect(run.stderr).toContain('Fix: Set OTEL_EXPORTER_OTLP_HEADERS');
     expect(run.stdout + run.stderr).not.toContain('wrong\n'); // header values are never printed
     expect(run.stdout).toContain('headers: x-api-key');
+  });
+});
+
+describe.runIf(requireTool('openssl', 'apt-get install openssl'))('send-test-trace: TLS', () => {
+  /** A gRPC receiver behind a self-signed certificate for localhost and 127.0.0.1. */
+  async function tlsReceiver(): Promise<{ url: string; certificate: string }> {
+    const { dir, cleanup } = await tempDir();
+    stops.push(cleanup);
+    const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    const server = new grpc.Server();
+    const raw = (buffer: Buffer) => buffer;
+    server.addService(
+      { Export: { path: EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } },
+      { Export: (_call: unknown, callback: (error: unknown, response?: Buffer) => void) => callback(null, Buffer.alloc(0)) },
+    );
+    const credentials = grpc.ServerCredentials.createSsl(null, [{ private_key: await readFile(key), cert_chain: await readFile(cert) }]);
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
+    stops.push(async () => {
+      server.forceShutdown();
+    });
+    return { url: `https://localhost:${port}`, certificate: cert };
+  }
+
+  it('OTEL_EXPORTER_OTLP_CERTIFICATE makes a self-signed receiver trusted', async () => {
+    const receiver = await tlsReceiver();
+    const run = await runCli(['send-test-trace', '--endpoint', receiver.url, '--no-verify'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: receiver.certificate }) });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toContain('15 of 15 spans accepted');
+  });
+
+  it('without it, the certificate is reported as not trusted, with the variable to set', async () => {
+    const receiver = await tlsReceiver();
+    const run = await send('--endpoint', receiver.url, '--no-verify', '--timeout', '2');
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/The TLS certificate of localhost:\d+ is not trusted/);
+    expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_CERTIFICATE');
+  });
+
+  it('a certificate file that cannot be read is named', async () => {
+    const receiver = await tlsReceiver();
+    const run = await runCli(['send-test-trace', '--endpoint', receiver.url, '--no-verify'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' }) });
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stderr).toContain('Cannot read /nonexistent/ca.pem (OTEL_EXPORTER_OTLP_CERTIFICATE)');
   });
 });
 
