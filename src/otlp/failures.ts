@@ -166,7 +166,7 @@ export function describeNetworkError(error: { code?: string; message?: string },
     return { kind: 'dns', retryable: code === 'EAI_AGAIN', cause: `The host name in ${ctx.url} does not resolve (${code}).`, fix: 'Check the host name; a compose service name such as otel-collector resolves only inside the compose network: use localhost on the host.' };
   }
   if (code === 'ECONNRESET' || code === 'EPIPE') {
-    return { kind: 'reset', retryable: true, cause: `${host} accepted the connection, then reset it.`, fix: 'Something other than an OTLP receiver holds this port, or a proxy or firewall drops the connection: check what listens there.' };
+    return { kind: 'reset', retryable: true, cause: `${host} accepted the connection, then reset it.`, fix: 'With Docker, the container behind this published port is not listening on 0.0.0.0 inside it (collector receivers default to localhost since v0.104) or has stopped; otherwise a proxy, firewall or non-OTLP process drops the connection: check what listens there.' };
   }
   if (code === 'ETIMEDOUT' || code === 'ECONNECT_TIMEOUT') {
     return { kind: 'connect-timeout', retryable: true, cause: `No connection to ${host} within ${ctx.timeoutMs ?? '?'} ms: packets are dropped (firewall, wrong address, or the host is down).`, fix: 'Check the address and any firewall between here and the endpoint.' };
