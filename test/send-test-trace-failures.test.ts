@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
-import { cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
 import { requireTool } from './helpers/validators.js';
 
 const stops: Array<() => Promise<void>> = [];
@@ -507,6 +507,23 @@ describe('send-test-trace: load mode', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { exports: number; tracesSent: number };
     expect(doc).toMatchObject({ exports: 4, tracesSent: 4 });
+  });
+
+  it('Ctrl-C stops sending, waits for the exports in flight, prints the summary and exits 130', async () => {
+    const receiver = await jsonReceiver();
+    const child = execa('node', [BIN, 'send-test-trace', '--endpoint', receiver.url, '--protocol', 'http/json', '--count', '1000', '--rate', '10'], {
+      env: cleanEnv(),
+      extendEnv: false,
+      reject: false,
+    });
+    while (receiver.spans.length === 0 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGINT');
+    const run = await child;
+    expect(run.exitCode, String(run.stderr)).toBe(130);
+    const sentTraces = new Set(receiver.spans.map((s) => s.traceId)).size;
+    expect(sentTraces).toBeLessThan(1000);
+    expect(run.stdout).toMatch(new RegExp(`sent\\s+${sentTraces}/1000 traces, ${sentTraces * SPANS_PER_TRACE} spans`));
+    expect(run.stderr).toContain(`Interrupted after ${sentTraces} of 1000 traces.`);
   });
 
   it('failures are counted by cause and end with exit 1', async () => {

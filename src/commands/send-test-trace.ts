@@ -170,12 +170,16 @@ async function planRun(flags: SendTestTraceFlags, command: Command): Promise<Run
   let verify: VerifyPlan | false = false;
   if (!load && flags.verify) {
     verify = { waitMs };
+    // The UI URL of a part is also where its HTTP API lives (same port).
+    const fromManifest = (part: 'jaeger' | 'prometheus') => stack?.model.part(part)?.uiUrl?.replace(/\/+$/, '');
+    const manifestJaeger = fromManifest('jaeger');
+    const manifestPrometheus = fromManifest('prometheus');
     if (jaegerUrl) verify.jaeger = { url: jaegerUrl, source: 'flag --jaeger-url' };
-    else if (stack?.model.part('jaeger')?.uiUrl) verify.jaeger = { url: stack.model.part('jaeger')!.uiUrl!.replace(/\/+$/, ''), source: 'stack manifest' };
+    else if (manifestJaeger) verify.jaeger = { url: manifestJaeger, source: 'stack manifest' };
     else if (stack) skipped.jaeger = `Jaeger is not part of the stack in ${stack.dir} (give --jaeger-url to check one)`;
     else verify.jaeger = { url: DEFAULT_JAEGER_URL, source: 'default' };
     if (prometheusUrl) verify.prometheus = { url: prometheusUrl, source: 'flag --prometheus-url' };
-    else if (stack?.model.part('prometheus')?.uiUrl) verify.prometheus = { url: stack.model.part('prometheus')!.uiUrl!.replace(/\/+$/, ''), source: 'stack manifest' };
+    else if (manifestPrometheus) verify.prometheus = { url: manifestPrometheus, source: 'stack manifest' };
     else skipped.prometheus = stack ? `Prometheus is not part of the stack in ${stack.dir}` : 'no Prometheus to ask (no stack manifest; give --prometheus-url to check one)';
   } else if (!load) {
     skipped.jaeger = skipped.prometheus = 'not checked (--no-verify)';
