@@ -66,11 +66,13 @@ Examples:
         return;
       }
       const { style } = ctx;
+      // The fix lines up under the check's text: marks are one symbol in colour, a bracketed word without.
+      const fixIndent = ' '.repeat(2 + (style.color ? 1 : 6) + 1);
       for (const group of report.groups) {
         ctx.out(style.bold(group.title));
         for (const check of group.checks) {
           ctx.out(`  ${mark(style, check.status)} ${check.title}${check.detail ? `: ${check.detail}` : ''}`);
-          if (check.fix && (check.status === 'fail' || check.status === 'warn')) ctx.out(`         ${style.bold('Fix:')} ${check.fix}`);
+          if (check.fix && (check.status === 'fail' || check.status === 'warn')) ctx.out(`${fixIndent}${style.bold('Fix:')} ${check.fix}`);
         }
         ctx.out();
       }
