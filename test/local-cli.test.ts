@@ -76,6 +76,7 @@ describe('up --local in a terminal', () => {
         check();
         void child.then(() => reject(new Error(`exited early:\n${stdout}`)));
       });
+    await seen(/Ctrl-C stops\./);
     const [, grpcPort] = await seen(/export OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/127\.0\.0\.1:(\d+)/);
     expect(stdout).toMatch(/OTLP gRPC\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(stdout).toMatch(/Trace viewer\s+http:\/\/127\.0\.0\.1:\d+/);

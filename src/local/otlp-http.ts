@@ -23,8 +23,8 @@ const inflate = promisify(zlib.inflate);
 /** Thrown when a body (as sent, or decompressed) is over the limit. */
 class TooLargeError extends Error {}
 
-function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, close = false): void {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...(close ? { Connection: 'close' } : {}) });
+function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -33,25 +33,21 @@ function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/**
+ * Reads the body up to maxBytes. Past that it keeps reading and discarding until the client has sent
+ * everything, then rejects with TooLargeError: answering while the client still writes would reset the
+ * connection, and the client would see a broken pipe instead of the 413.
+ */
 function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
     req.on('data', (chunk: Buffer) => {
-      if (over) return; // keep draining so the client can read our answer
       size += chunk.length;
-      if (size > maxBytes) {
-        over = true;
-        chunks.length = 0;
-        reject(new TooLargeError());
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= maxBytes) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    req.on('end', () => {
-      if (!over) resolve(Buffer.concat(chunks, size));
-    });
+    req.on('end', () => (size > maxBytes ? reject(new TooLargeError()) : resolve(Buffer.concat(chunks, size))));
     req.on('error', reject);
   });
 }
@@ -74,9 +70,9 @@ export function otlpHttpHandler(receiver: Receiver, maxRequestBytes: number): ht
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const signal = OTLP_HTTP_PATHS[path];
-    const refuse = (status: number, reason: string, contentType: string, body: string | Buffer, close = false) => {
+    const refuse = (status: number, reason: string, contentType: string, body: string | Buffer) => {
       receiver.refused({ transport: 'http', ...(signal ? { signal } : {}), status, reason });
-      send(res, status, contentType, body, close);
+      send(res, status, contentType, body);
     };
     if (!signal) {
       send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n');
@@ -91,20 +87,15 @@ export function otlpHttpHandler(receiver: Receiver, maxRequestBytes: number): ht
       refuse(415, `Content-Type ${req.headers['content-type'] ?? '(none)'}`, 'text/plain', '415 unsupported media type, supported: [application/json, application/x-protobuf]');
       return;
     }
-    const status = (httpStatus: number, code: number, message: string, close = false) =>
-      refuse(httpStatus, message, RESPONSE_TYPES[encoding], encodeStatus(encoding, code, message), close);
+    const status = (httpStatus: number, code: number, message: string) =>
+      refuse(httpStatus, message, RESPONSE_TYPES[encoding], encodeStatus(encoding, code, message));
 
     const contentEncoding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
     if (!SUPPORTED_ENCODINGS.has(contentEncoding)) {
       status(400, RpcCode.InvalidArgument, `unsupported Content-Encoding: ${contentEncoding}`);
       return;
     }
-    const tooLarge = () =>
-      status(413, RpcCode.Unknown, `request body too large: the limit is ${limitText} (up --local --max-request-mib)`, true);
-    if (Number(req.headers['content-length'] ?? 0) > maxRequestBytes) {
-      tooLarge();
-      return;
-    }
+    const tooLarge = () => status(413, RpcCode.Unknown, `request body too large: the limit is ${limitText} (up --local --max-request-mib)`);
 
     readBody(req, maxRequestBytes)
       .then((raw) => decompress(raw, contentEncoding, maxRequestBytes))

@@ -74,8 +74,22 @@ function jobAndInstance(resource: SpanResource): { job?: string; instance?: stri
   };
 }
 
+/** What a resource contributes to every series of its spans, worked out once per resource. */
+interface ResourceLabels {
+  id: number;
+  serviceName: string;
+  job?: string;
+  instance?: string;
+  /** Value of each dimension on the resource (a span attribute of the same key wins). */
+  dimensions: Array<string | undefined>;
+}
+
 export class SpanMetrics {
   private readonly series = new Map<string, Series>();
+  /** Cache: resource id + span name, kind, status and dimension values -> its series (skips label formatting). */
+  private readonly seriesBySpanKey = new Map<string, Series>();
+  private readonly resources = new WeakMap<SpanResource, ResourceLabels | null>();
+  private nextResourceId = 1;
   /** target_info per job+instance: the exporter emits one for every resource that has both. */
   private readonly targets = new Map<string, string>();
   /** Spans not counted because MAX_SERIES label sets already exist. */
@@ -85,41 +99,43 @@ export class SpanMetrics {
     return this.series.size;
   }
 
-  record(span: StoredSpan): void {
-    const { resource } = span;
-    // The connector skips resources without service.name.
+  private resourceLabels(resource: SpanResource): ResourceLabels | null {
+    let labels = this.resources.get(resource);
+    if (labels !== undefined) return labels;
     const serviceName = attribute(resource.attributes, 'service.name');
-    if (!serviceName) return;
-    const { job, instance } = jobAndInstance(resource);
-    const labels: Labels = [
-      [SPANMETRICS_BASE_LABELS.serviceName, valueAsString(serviceName)],
-      [SPANMETRICS_BASE_LABELS.spanName, span.name],
-      [SPANMETRICS_BASE_LABELS.spanKind, KIND_VALUES[span.kind]],
-      [SPANMETRICS_BASE_LABELS.statusCode, STATUS_VALUES[span.statusCode]],
-      ['otel_scope_name', CONNECTOR_SCOPE_NAME],
-      ['otel_scope_version', ''],
-      ['otel_scope_schema_url', ''],
-    ];
-    for (const dimension of SPANMETRICS_DIMENSIONS) {
-      // A dimension is read from the span first, then from its resource.
-      const found = attribute(span.attributes, dimension) ?? attribute(resource.attributes, dimension);
-      if (found) labels.push([SPANMETRICS_DIMENSION_LABELS[dimension], valueAsString(found)]);
-    }
-    if (job !== undefined) labels.push(['job', job]);
-    if (instance !== undefined) labels.push(['instance', instance]);
-    labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const key = formatLabels(labels);
+    // The connector skips resources without service.name.
+    labels = serviceName
+      ? {
+          id: this.nextResourceId++,
+          serviceName: valueAsString(serviceName),
+          ...jobAndInstance(resource),
+          dimensions: SPANMETRICS_DIMENSIONS.map((d) => {
+            const found = attribute(resource.attributes, d);
+            return found ? valueAsString(found) : undefined;
+          }),
+        }
+      : null;
+    this.resources.set(resource, labels);
+    if (labels?.job !== undefined && labels.instance !== undefined) this.recordTarget(resource, labels.job, labels.instance);
+    return labels;
+  }
 
-    let series = this.series.get(key);
+  record(span: StoredSpan): void {
+    const resource = this.resourceLabels(span.resource);
+    if (!resource) return;
+    // A dimension is read from the span first, then from its resource.
+    const dimensions = SPANMETRICS_DIMENSIONS.map((d, i) => {
+      const found = attribute(span.attributes, d);
+      return found ? valueAsString(found) : resource.dimensions[i];
+    });
+    const spanKey = `${resource.id}\u0000${span.name}\u0000${span.kind}\u0000${span.statusCode}\u0000${dimensions.map((d) => (d === undefined ? '\u0001' : d)).join('\u0000')}`;
+    const series = this.seriesBySpanKey.get(spanKey) ?? this.seriesFor(resource, span, dimensions);
     if (!series) {
-      if (this.series.size >= MAX_SERIES) {
-        this.droppedSpans++;
-        return;
-      }
-      series = { labels: key, calls: 0, buckets: new Array<number>(SPANMETRICS_DURATION_BUCKETS_MS.length + 1).fill(0), sumMs: 0 };
-      this.series.set(key, series);
-      if (job !== undefined && instance !== undefined) this.recordTarget(resource, job, instance);
+      this.droppedSpans++;
+      return;
     }
+    if (this.seriesBySpanKey.size >= MAX_SERIES * 2) this.seriesBySpanKey.clear();
+    this.seriesBySpanKey.set(spanKey, series);
     const ms = span.durationUs / 1000;
     series.calls++;
     series.sumMs += ms;
@@ -129,9 +145,37 @@ export class SpanMetrics {
     series.buckets[index]!++;
   }
 
+  /** The series of a label set, created if there is room. */
+  private seriesFor(resource: ResourceLabels, span: StoredSpan, dimensions: Array<string | undefined>): Series | undefined {
+    const labels: Labels = [
+      [SPANMETRICS_BASE_LABELS.serviceName, resource.serviceName],
+      [SPANMETRICS_BASE_LABELS.spanName, span.name],
+      [SPANMETRICS_BASE_LABELS.spanKind, KIND_VALUES[span.kind]],
+      [SPANMETRICS_BASE_LABELS.statusCode, STATUS_VALUES[span.statusCode]],
+      ['otel_scope_name', CONNECTOR_SCOPE_NAME],
+      ['otel_scope_version', ''],
+      ['otel_scope_schema_url', ''],
+    ];
+    SPANMETRICS_DIMENSIONS.forEach((d, i) => {
+      const value = dimensions[i];
+      if (value !== undefined) labels.push([SPANMETRICS_DIMENSION_LABELS[d], value]);
+    });
+    if (resource.job !== undefined) labels.push(['job', resource.job]);
+    if (resource.instance !== undefined) labels.push(['instance', resource.instance]);
+    labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const key = formatLabels(labels);
+    let series = this.series.get(key);
+    if (!series) {
+      if (this.series.size >= MAX_SERIES) return undefined;
+      series = { labels: key, calls: 0, buckets: new Array<number>(SPANMETRICS_DURATION_BUCKETS_MS.length + 1).fill(0), sumMs: 0 };
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
   private recordTarget(resource: SpanResource, job: string, instance: string): void {
     const key = `${job}\u00ff${instance}`;
-    if (this.targets.has(key)) return;
+    if (this.targets.has(key) || this.targets.size >= MAX_SERIES) return;
     const labels = new Map<string, string>();
     for (const attr of resource.attributes) {
       if (attr.key === 'service.name' || attr.key === 'service.namespace' || attr.key === 'service.instance.id') continue;
