@@ -122,7 +122,7 @@ function stackAndEngine(stack: FoundStack | undefined, problem: CheckResult | un
   const stackChecks = Promise.all([files, running]).then(([f, r]) => [...f.checks, ...r.checks]);
   const engineChecks = Promise.all([engineModule, engineState, running]).then(async ([m, state, parts]) => {
     const runningParts = new Set<PartName>([...parts.healthy, ...stack.model.parts.filter((p) => state.running?.has(p.service)).map((p) => p.name)]);
-    return [...state.checks, ...(await m.checkHostPorts(stack, state.engine, runningParts))];
+    return [...state.checks, ...(await m.checkHostPorts(stack, state.engine, runningParts, input.timeoutMs))];
   });
   return [stackChecks, engineChecks];
 }

@@ -33,7 +33,7 @@ export async function checkEngine(stack: FoundStack, timeoutMs: number): Promise
   const checks: CheckResult[] = [];
   let engine: Engine;
   try {
-    engine = await within(detectEngine(), left());
+    engine = await within(detectEngine(undefined, { timeoutMs: Math.max(1, left()) }), left());
     checks.push(pass('engine.compose', 'Container engine with Compose', `${composeLabel(engine)} (Compose ${engine.version})`));
   } catch (error) {
     if (error instanceof Timeout) {
@@ -56,7 +56,7 @@ export async function checkEngine(stack: FoundStack, timeoutMs: number): Promise
   }
   checks.push(pass('engine.running', 'Engine running', `${engine.cli} info answered`));
   try {
-    const states = await within(composePs(composeProject(engine, stack.dir)), left());
+    const states = await within(composePs(composeProject(engine, stack.dir), Math.max(1, left())), left());
     return { checks, engine, running: new Set(states.filter((s) => s.running).map((s) => s.service)) };
   } catch {
     // Which services run is only a hint for the port check; the health probes still tell.
@@ -68,11 +68,11 @@ export async function checkEngine(stack: FoundStack, timeoutMs: number): Promise
  * Host ports of parts that are not running must be free, or `up` fails. `running` holds the parts seen
  * running (healthy, or reported by the engine): their ports are in use by the stack itself.
  */
-export async function checkHostPorts(stack: FoundStack, engine: Engine | undefined, running: Set<PartName>): Promise<CheckResult[]> {
+export async function checkHostPorts(stack: FoundStack, engine: Engine | undefined, running: Set<PartName>, timeoutMs: number): Promise<CheckResult[]> {
   const title = 'Host ports free';
   const stopped = stack.model.parts.filter((part) => !running.has(part.name));
   if (stopped.length === 0) return [skip('engine.ports', title, 'every part is running: the stack holds its own ports')];
-  const conflicts = (await findPortConflicts(stack.model, new Set(stack.model.parts.filter((p) => running.has(p.name)).map((p) => p.service)), engine)).filter((c) => !running.has(PORT_OWNER[c.role]));
+  const conflicts = (await findPortConflicts(stack.model, new Set(stack.model.parts.filter((p) => running.has(p.name)).map((p) => p.service)), engine, timeoutMs)).filter((c) => !running.has(PORT_OWNER[c.role]));
   if (conflicts.length === 0) {
     const ports = stopped.flatMap((part) => part.ports.map((p) => p.host));
     return [pass('engine.ports', title, `${ports.join(', ')} free for ${stopped.map((p) => p.name).join(', ')}`)];

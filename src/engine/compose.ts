@@ -90,9 +90,9 @@ export interface ServiceState {
 }
 
 /** `ps --all --format json` of the project: every container, running or not. */
-export async function composePs(project: ComposeProject): Promise<ServiceState[]> {
+export async function composePs(project: ComposeProject, timeoutMs = 60_000): Promise<ServiceState[]> {
   const args = ['ps', '--all', '--format', 'json'];
-  const result = await runCompose(project, args, 60_000);
+  const result = await runCompose(project, args, timeoutMs);
   if (result.exitCode !== 0) throw failed(project, args, result);
   return parseComposePs(result.stdout);
 }

@@ -67,9 +67,9 @@ function parseVersion(text: string): string | undefined {
   return /version\s+v?(\d+\.\d+\.\d+\S*?)(?:,|\s|$)/i.exec(text)?.[1];
 }
 
-async function probe(name: EngineName): Promise<Finding> {
+async function probe(name: EngineName, timeoutMs: number): Promise<Finding> {
   const candidate = CANDIDATES[name];
-  const result = await runCommand([...candidate.compose, 'version'], { timeoutMs: 15_000 });
+  const result = await runCommand([...candidate.compose, 'version'], { timeoutMs });
   if (result.missing) return { status: 'missing', detail: `${candidate.compose[0]} is not installed` };
   const version = parseVersion(`${result.stdout}\n${result.stderr}`);
   if (result.exitCode !== 0 || !version) {
@@ -96,12 +96,15 @@ const INSTALL_FIX =
   'Install Docker with the Compose plugin (Docker Desktop, or `docker-compose-plugin` from Docker\'s apt/dnf repository) or Podman, ' +
   'or run `loom-otel up --local` to run the stack in this process without Docker.';
 
-/** The engine to use: the one asked for, else the first that answers in ENGINE_NAMES order. */
-export async function detectEngine(choice?: EngineName): Promise<Engine> {
+/**
+ * The engine to use: the one asked for, else the first that answers in ENGINE_NAMES order. `timeoutMs`
+ * bounds each `compose version` call (the child is killed then), so a hung engine cannot hold us.
+ */
+export async function detectEngine(choice?: EngineName, options: { timeoutMs?: number } = {}): Promise<Engine> {
   const names = choice ? [choice] : ENGINE_NAMES;
   const findings: Finding[] = [];
   for (const name of names) {
-    const finding = await probe(name);
+    const finding = await probe(name, options.timeoutMs ?? 15_000);
     if (finding.status === 'ok') return finding.engine;
     findings.push(finding);
   }

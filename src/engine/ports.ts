@@ -15,16 +15,16 @@ const CONTAINER_PROXIES = new Set(['docker-proxy', 'rootlessport', 'rootlesskit'
  * The stack's ports that something else holds. Ports of parts whose container is running are this
  * stack's own (an `up` of a stack that is already up) and are not checked.
  */
-export async function findPortConflicts(model: StackModel, runningServices: ReadonlySet<string>, engine?: Engine): Promise<PortConflict[]> {
+export async function findPortConflicts(model: StackModel, runningServices: ReadonlySet<string>, engine?: Engine, timeoutMs = 10_000): Promise<PortConflict[]> {
   const candidates = model.parts.filter((part) => !runningServices.has(part.service)).flatMap((part) => part.ports);
   const taken = (
     await Promise.all(candidates.map(async (port) => ((await isPortTaken(port.hostIp, port.host)) ? port : undefined)))
   ).filter((port) => port !== undefined);
   if (taken.length === 0) return [];
-  const listeners = await listeningProcesses();
+  const listeners = await listeningProcesses(timeoutMs);
   return Promise.all(
     taken.map(async (port) => {
-      const holder = await describeHolder(port.host, listeners.get(port.host), engine);
+      const holder = await describeHolder(port.host, listeners.get(port.host), engine, timeoutMs);
       return { port: port.host, role: port.role, ...(holder ? { holder } : {}) };
     }),
   );
@@ -61,9 +61,9 @@ interface Listener {
 }
 
 /** Listening TCP ports and their processes from `ss -ltnp` (process names only for what we may see). */
-async function listeningProcesses(): Promise<Map<number, Listener>> {
+async function listeningProcesses(timeoutMs: number): Promise<Map<number, Listener>> {
   const listeners = new Map<number, Listener>();
-  const result = await runCommand(['ss', '-ltnp'], { timeoutMs: 5_000 });
+  const result = await runCommand(['ss', '-ltnp'], { timeoutMs });
   if (result.exitCode !== 0) return listeners;
   for (const line of parseSsListeners(result.stdout)) {
     if (!listeners.get(line.port)?.process) listeners.set(line.port, line);
@@ -83,10 +83,10 @@ export function parseSsListeners(text: string): Array<Listener & { port: number 
   });
 }
 
-async function describeHolder(port: number, listener: Listener | undefined, engine: Engine | undefined): Promise<string | undefined> {
+async function describeHolder(port: number, listener: Listener | undefined, engine: Engine | undefined, timeoutMs: number): Promise<string | undefined> {
   if (listener?.process && !CONTAINER_PROXIES.has(listener.process)) return `${listener.process} (pid ${listener.pid})`;
   if (engine) {
-    const result = await runCommand([engine.cli, 'ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'], { timeoutMs: 10_000 });
+    const result = await runCommand([engine.cli, 'ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'], { timeoutMs });
     const names = result.exitCode === 0 ? result.stdout.split('\n').map((n) => n.trim()).filter(Boolean) : [];
     if (names.length > 0) return `the container ${names.join(', ')} (see \`${engine.cli} ps\`)`;
   }
