@@ -8,17 +8,17 @@ import { UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { formatDuration, renderWaterfall } from '../output/waterfall.js';
 import { FinishedTraces } from '../local/finished-traces.js';
+import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
 import { valueAsJson, type StoredSpan } from '../local/model.js';
 import { LOCAL_PORT_NAMES, LOCAL_PORT_ROLES, startLocalStack, type LocalPortRole, type LocalStack } from '../local/stack.js';
 import type { ReceiverEvent } from '../local/receiver.js';
 import { findStack, stackDir } from '../stack/manifest.js';
-import { DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, PORT_FLAGS } from '../stack/model.js';
+import { buildStackModel, DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, PORT_FLAGS, type StackOptions } from '../stack/model.js';
 import { DEPLOYMENT_ENV_VAR } from '../stack/render/collector.js';
 import { parseInteger } from './parse.js';
+import { agentEnvironment, exportLines, formatTable } from './stack-output.js';
 
-export const DEFAULT_MAX_TRACES = 10_000;
-export const DEFAULT_MAX_REQUEST_MIB = 16;
 /** Rows of one trace printed in the live view; the viewer shows the rest. */
 const MAX_TREE_ROWS = 40;
 
@@ -27,6 +27,8 @@ interface LocalSettings {
   ports: Record<LocalPortRole, number>;
   /** The manifest the ports came from, when there was one. */
   manifestPath?: string;
+  /** The options recorded in that manifest. */
+  stackOptions?: StackOptions;
   maxTraces: number;
   maxRequestMib: number;
   deploymentEnvironment: string;
@@ -65,7 +67,7 @@ async function resolveSettings(options: Record<string, unknown>): Promise<LocalS
   return {
     host: options.expose ? '0.0.0.0' : '127.0.0.1',
     ports,
-    ...(stack ? { manifestPath: stack.manifestPath } : {}),
+    ...(stack ? { manifestPath: stack.manifestPath, stackOptions: stack.manifest.options } : {}),
     maxTraces,
     maxRequestMib,
     deploymentEnvironment: process.env[DEPLOYMENT_ENV_VAR] || stack?.manifest.options.environment || DEFAULT_OPTIONS.environment,
@@ -84,14 +86,15 @@ function urls(ports: Record<LocalPortRole, number>) {
   };
 }
 
-/** What an agent on this machine exports with (Loom's SDK speaks OTLP/gRPC). */
-function agentEnvironment(ports: Record<LocalPortRole, number>): Record<string, string> {
-  return { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.otlpGrpc}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+/** What an agent on this machine exports with: the same variables `up` prints for the Docker stack. */
+function localAgentEnvironment(settings: LocalSettings, ports: Record<LocalPortRole, number>): Record<string, string> {
+  const options = settings.stackOptions ?? DEFAULT_OPTIONS;
+  return agentEnvironment(buildStackModel({ ...options, ports: { ...options.ports, ...ports }, environment: settings.deploymentEnvironment }));
 }
 
 function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalStack): void {
   const u = urls(stack.ports);
-  const env = agentEnvironment(stack.ports);
+  const env = localAgentEnvironment(settings, stack.ports);
   if (ctx.json) {
     ctx.out(
       JSON.stringify({
@@ -115,17 +118,14 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalS
     ['Span metrics', u.collectorMetrics, 'spanmetrics series for Prometheus'],
     ['Health check', u.collectorHealth, 'health_check answer'],
   ];
-  const width = Math.max(...rows.map((r) => r[0].length));
-  const urlWidth = Math.max(...rows.map((r) => r[1].length));
   ctx.out(`${style.bold('loom-otel up --local')}: the stack in this process, no Docker`);
   ctx.out();
-  for (const [name, url, note] of rows) ctx.out(`  ${name.padEnd(width)}  ${style.cyan(url.padEnd(urlWidth))}  ${style.dim(note)}`);
+  for (const line of formatTable(rows.map(([name, url, note]) => [name, style.cyan(url), style.dim(note)]))) ctx.out(line);
   ctx.out();
   if (settings.host !== '127.0.0.1') ctx.out(`${style.yellow('!')} Listening on all interfaces (--expose): other machines can send and read traces.`);
   if (settings.manifestPath) ctx.out(style.dim(`Ports from ${settings.manifestPath}; flags override them.`));
   ctx.out('Point an agent at it:');
-  for (const [key, value] of Object.entries(env)) ctx.out(`  export ${key}=${value}`);
-  ctx.out('  export OTEL_SERVICE_NAME=my-agent');
+  for (const line of exportLines(env)) ctx.out(`  ${line}`);
   ctx.out();
   ctx.out(
     style.dim(
@@ -244,8 +244,9 @@ export async function runUpLocal(options: Record<string, unknown>, command: Comm
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  finished.stop();
   await stack.close();
+  finished.stop();
+  finished.flush();
   if (!ctx.json) ctx.out();
   printSummary(ctx, stack);
 }

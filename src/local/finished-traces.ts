@@ -53,6 +53,13 @@ export class FinishedTraces {
     while (this.pending.size > this.options.maxPending) this.pending.delete(this.pending.keys().next().value as string);
   }
 
+  /** Reports every trace still pending (on shutdown, so nothing received goes unshown). */
+  flush(): void {
+    const pending = [...this.pending.keys()];
+    this.pending.clear();
+    for (const traceId of pending) this.onFinished(traceId);
+  }
+
   /** Reports every trace whose quiet time has passed. */
   sweep(): void {
     const at = this.now();

@@ -4,6 +4,7 @@
  * `maxSpans` spans in all, and at most `maxSpansPerTrace` spans in one trace (later ones are refused, and
  * the sender told so through OTLP partial success).
  */
+import { MAX_SPANS_PER_TRACE, SPAN_BUDGET_PER_TRACE } from './limits.js';
 import type { StoredSpan } from './model.js';
 
 export interface StoredTrace {
@@ -19,11 +20,6 @@ export interface TraceStoreLimits {
   maxSpansPerTrace: number;
   maxSpans: number;
 }
-
-/** One trace of a Loom agent rarely exceeds this; a runaway loop should not fill the store alone. */
-export const MAX_SPANS_PER_TRACE = 1000;
-/** Average spans per trace the span budget allows for (Loom agent runs are typically 5-40 spans). */
-export const SPAN_BUDGET_PER_TRACE = 20;
 
 export function storeLimits(maxTraces: number): TraceStoreLimits {
   return {
