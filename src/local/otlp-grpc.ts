@@ -43,14 +43,19 @@ export async function startGrpcReceiver(receiver: Receiver, host: string, port: 
       try {
         request = decodeRequest(signal, call.request, 'protobuf');
       } catch (error) {
-        if (!(error instanceof MalformedRequestError)) throw error;
-        const details = `grpc: error unmarshalling request: ${error.message}`;
+        const details =
+          error instanceof MalformedRequestError
+            ? `grpc: error unmarshalling request: ${error.message}`
+            : `up --local could not handle the request: ${(error as Error).message}`;
         receiver.refused({ transport: 'grpc', signal, status: 'INTERNAL', reason: details });
         callback({ code: grpc.status.INTERNAL, details });
         return;
       }
-      const partial = receiver.export(signal, request, 'grpc');
-      callback(null, encodeResponse(signal, 'protobuf', partial));
+      try {
+        callback(null, encodeResponse(signal, 'protobuf', receiver.export(signal, request, 'grpc')));
+      } catch (error) {
+        callback({ code: grpc.status.INTERNAL, details: `up --local could not handle the request: ${(error as Error).message}` });
+      }
     };
     server.addService(definition, { Export });
   }
