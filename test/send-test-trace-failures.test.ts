@@ -4,7 +4,7 @@
  * trace, a Jaeger that has part of it, a Prometheus that never counts it. Each fake is a real loopback
  * server; the built CLI is spawned as a user runs it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -20,6 +20,10 @@ const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(stops.splice(0).map((stop) => stop()));
 });
+const afterAllStops: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  await Promise.all(afterAllStops.splice(0).map((stop) => stop()));
+});
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const SPANS_PER_TRACE = 15;
@@ -27,7 +31,7 @@ const SPANS_PER_TRACE = 15;
 type GrpcAnswer = { error: { code: number; details: string } } | { response: Buffer } | 'hang';
 
 /** An OTLP/gRPC trace receiver whose every Export gets `answer` (raw bytes: no decoding needed). */
-async function grpcReceiver(answer: GrpcAnswer): Promise<{ url: string; exports: () => number }> {
+async function grpcReceiver(answer: GrpcAnswer, cleanup = stops): Promise<{ url: string; exports: () => number }> {
   const server = new grpc.Server();
   let exports = 0;
   const raw = (buffer: Buffer) => buffer;
@@ -45,7 +49,7 @@ async function grpcReceiver(answer: GrpcAnswer): Promise<{ url: string; exports:
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
-  stops.push(async () => {
+  cleanup.push(async () => {
     server.forceShutdown();
   });
   return { url: `http://127.0.0.1:${port}`, exports: () => exports };
@@ -554,9 +558,13 @@ describe('send-test-trace: flag values are checked before anything is sent (exit
     [['--count', '10', '--wait', '5'], /--wait cannot be used in load mode/],
     [['--dir', '/nonexistent/stack'], /--dir \/nonexistent\/stack: there is no stack manifest/],
   ];
+  // One receiver for all cases, which run concurrently: none of them may reach it.
+  let receiver: Awaited<ReturnType<typeof grpcReceiver>>;
+  beforeAll(async () => {
+    receiver = await grpcReceiver({ response: Buffer.alloc(0) }, afterAllStops);
+  });
   for (const [args, message] of cases) {
-    it(args.join(' '), async () => {
-      const receiver = await grpcReceiver({ response: Buffer.alloc(0) });
+    it.concurrent(args.join(' '), async () => {
       const run = await send('--endpoint', receiver.url, ...args);
       expect(run.stderr).toMatch(message);
       expect(run.exitCode, run.stderr).toBe(2);
