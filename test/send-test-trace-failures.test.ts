@@ -474,6 +474,33 @@ describe('send-test-trace: the stack manifest', () => {
   });
 });
 
+/** Whether nothing accepts connections on 127.0.0.1:port. */
+async function nothingListensOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+// Without a manifest or --jaeger-url, Jaeger's default port is only a guess; a Jaeger (or up --local)
+// already running there on this machine makes the next test moot.
+const jaegerDefaultPortFree = await nothingListensOn(16686);
+
+describe('send-test-trace: no manifest and no --jaeger-url', () => {
+  it.runIf(jaegerDefaultPortFree)('nothing on Jaeger\'s default port: reported as not checked at once, exit 0', async () => {
+    const receiver = await grpcReceiver({ response: Buffer.alloc(0) });
+    const { dir, cleanup } = await tempDir();
+    stops.push(cleanup);
+    const run = await runCli(['send-test-trace', '--endpoint', receiver.url], { cwd: dir });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Jaeger\s+not checked: Jaeger at http:\/\/127\.0\.0\.1:16686 could not be reached \(ECONNREFUSED\) \(give --jaeger-url/);
+  });
+});
+
 describe('send-test-trace: the stack manifest without its Prometheus', () => {
   it('a manifest Prometheus that refuses connections (up --local) is reported as not checked, not waited for', async () => {
     const receiver = await jsonReceiver();

@@ -252,7 +252,7 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
       services: result.services,
       endpoint: { url: plan.settings.url.value, protocol: plan.settings.protocol.value, source: plan.settings.url.source, headers: headerNames(plan.settings) },
       export: result.export,
-      jaeger: result.jaeger ? jaegerHop : { checked: false, reason: plan.skipped.jaeger },
+      jaeger: result.jaeger ? jaegerHop : { checked: false, reason: result.jaegerSkipped ?? plan.skipped.jaeger },
       prometheus: result.prometheus ?? { checked: false, reason: result.prometheusSkipped ?? plan.skipped.prometheus },
       trace: stored ? { source: 'jaeger', spans: stored } : { source: 'sent', spans: result.sent },
       links,
@@ -279,6 +279,8 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
       const where = `(${j.url})`;
       if (j.visible) ctx.out(`${mark(style, 'pass')} ${label('Jaeger')} ${j.spans}/${j.expectedSpans} spans, ${j.services.length} services (${j.services.join(', ')}) after ${seconds(j.seconds)} ${style.dim(where)}`);
       else ctx.out(`${mark(style, 'fail')} ${label('Jaeger')} ${j.spans}/${j.expectedSpans} spans after ${plan.verify ? plan.verify.waitMs / 1000 : 0} s${j.lastError ? `: ${j.lastError}` : ''} ${style.dim(where)}`);
+    } else if (result.jaegerSkipped) {
+      ctx.out(`${mark(style, 'warn')} ${label('Jaeger')} ${result.jaegerSkipped}`);
     } else {
       ctx.out(`${mark(style, 'skip')} ${label('Jaeger')} ${plan.skipped.jaeger}`);
     }

@@ -34,7 +34,8 @@ export type JaegerLookup =
   | { status: 'found'; trace: JaegerTrace }
   /** `hint` when the 404 did not come from Jaeger's API (no JSON `errors`): probably not Jaeger's query port. */
   | { status: 'not-found'; hint?: string }
-  | { status: 'error'; message: string };
+  /** `refused`: nothing listens there (as opposed to an answer we could not use). */
+  | { status: 'error'; message: string; refused?: boolean };
 
 /** Base URL without a trailing slash: API paths and UI links are appended to it. */
 export function jaegerBase(url: string): string {
@@ -57,7 +58,8 @@ export async function fetchJaegerTrace(base: string, traceId: string, timeoutMs:
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
   } catch (error) {
-    return { status: 'error', message: `Jaeger at ${jaegerBase(base)} could not be reached (${networkReason(error)})` };
+    const reason = networkReason(error);
+    return { status: 'error', message: `Jaeger at ${jaegerBase(base)} could not be reached (${reason})`, ...(reason === 'ECONNREFUSED' ? { refused: true } : {}) };
   }
   const text = await response.text().catch(() => '');
   if (response.status === 404) {

@@ -8,6 +8,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpTraceSettings } from '../otlp/settings.js';
 import type { WaterfallSpan } from '../output/waterfall.js';
 import { createSpanDelivery, rejectionFailure, type DeliveryFailure, type ExportOutcome } from './export.js';
+import { fetchJaegerTrace } from './jaeger.js';
 import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
 import { readPrometheusBefore, waitForJaeger, waitForPrometheus, type BackendTarget, type JaegerHop, type PrometheusHop, type SentSpan } from './verify.js';
 
@@ -34,7 +35,8 @@ export interface SendTraceResult {
   export: Omit<ExportOutcome, 'failure'> & { failure?: DeliveryFailure };
   jaeger?: JaegerHop;
   prometheus?: PrometheusHop;
-  /** Why Prometheus was not checked although the plan named one. */
+  /** Why a backend was not checked although the plan named one. */
+  jaegerSkipped?: string;
   prometheusSkipped?: string;
 }
 
@@ -62,7 +64,17 @@ export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceRes
     const sent = toSentWaterfall(built.spans);
     const result: SendTraceResult = { traceId: built.traceId, services: [...factory.services], sent, export: { ok: false, spans: 0, ms: 0, rejectedSpans: 0 } };
 
-    const verify = input.verify;
+    let verify = input.verify;
+    // Without a manifest or --jaeger-url, Jaeger is only guessed at its default port: if nothing listens
+    // there, say so instead of waiting --wait seconds for it.
+    if (verify && verify.jaeger?.source === 'default') {
+      const probe = await fetchJaegerTrace(verify.jaeger.url, built.traceId, 2_000);
+      if (probe.status === 'error' && probe.refused) {
+        result.jaegerSkipped = `not checked: ${probe.message} (give --jaeger-url to check one)`;
+        const { jaeger: _unreachable, ...rest } = verify;
+        verify = rest;
+      }
+    }
     let prometheusBefore = verify && verify.prometheus ? await readPrometheusBefore(verify.prometheus, input.trace.service) : undefined;
     // The manifest names Prometheus, but nothing listens there: the stack runs as `up --local` (which has
     // no Prometheus) or without it. Say so instead of waiting --wait seconds for a server that is not there.
