@@ -55,6 +55,40 @@ export function toSentWaterfall(spans: readonly ReadableSpan[]): WaterfallSpan[]
   });
 }
 
+interface BeforeExport {
+  /** The plan, Jaeger dropped if it was found not listening. */
+  verify: VerifyPlan;
+  /** Prometheus' counter before the export, unless it was found not listening. */
+  prometheus?: PrometheusHop;
+  jaegerSkipped?: string;
+  prometheusSkipped?: string;
+}
+
+/**
+ * Reads Prometheus' counter before the export, and drops a backend that was only guessed (Jaeger's default
+ * port without a manifest; the manifest's Prometheus, which `up --local` does not have) when nothing
+ * listens there, rather than waiting --wait seconds for it. Backends named by a flag are always kept.
+ */
+async function checkBeforeExport(plan: VerifyPlan, traceId: string, service: string): Promise<BeforeExport> {
+  const { jaeger, prometheus, ...rest } = plan;
+  const [jaegerProbe, prometheusHop] = await Promise.all([
+    jaeger?.source === 'default' ? fetchJaegerTrace(jaeger.url, traceId, 2_000) : undefined,
+    prometheus ? readPrometheusBefore(prometheus, service) : undefined,
+  ]);
+  const checked: BeforeExport = { verify: rest };
+  if (jaegerProbe?.status === 'error' && jaegerProbe.refused) {
+    checked.jaegerSkipped = `not checked: ${jaegerProbe.message} (give --jaeger-url to check one)`;
+  } else if (jaeger) {
+    checked.verify.jaeger = jaeger;
+  }
+  if (prometheusHop?.refusedBefore && prometheusHop.source === 'stack manifest') {
+    checked.prometheusSkipped = `not checked: ${prometheusHop.lastError} (\`up --local\` has no Prometheus; give --prometheus-url to check one)`;
+  } else if (prometheusHop) {
+    checked.prometheus = prometheusHop;
+  }
+  return checked;
+}
+
 export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceResult> {
   const factory = createLoomTraceFactory(input.trace);
   const delivery = await createSpanDelivery(input.settings);
@@ -64,24 +98,10 @@ export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceRes
     const sent = toSentWaterfall(built.spans);
     const result: SendTraceResult = { traceId: built.traceId, services: [...factory.services], sent, export: { ok: false, spans: 0, ms: 0, rejectedSpans: 0 } };
 
-    let verify = input.verify;
-    // Without a manifest or --jaeger-url, Jaeger is only guessed at its default port: if nothing listens
-    // there, say so instead of waiting --wait seconds for it.
-    if (verify && verify.jaeger?.source === 'default') {
-      const probe = await fetchJaegerTrace(verify.jaeger.url, built.traceId, 2_000);
-      if (probe.status === 'error' && probe.refused) {
-        result.jaegerSkipped = `not checked: ${probe.message} (give --jaeger-url to check one)`;
-        const { jaeger: _unreachable, ...rest } = verify;
-        verify = rest;
-      }
-    }
-    let prometheusBefore = verify && verify.prometheus ? await readPrometheusBefore(verify.prometheus, input.trace.service) : undefined;
-    // The manifest names Prometheus, but nothing listens there: the stack runs as `up --local` (which has
-    // no Prometheus) or without it. Say so instead of waiting --wait seconds for a server that is not there.
-    if (prometheusBefore?.refusedBefore && prometheusBefore.source === 'stack manifest') {
-      result.prometheusSkipped = `not checked: ${prometheusBefore.lastError} (\`up --local\` has no Prometheus; give --prometheus-url to check one)`;
-      prometheusBefore = undefined;
-    }
+    const before = input.verify ? await checkBeforeExport(input.verify, built.traceId, input.trace.service) : undefined;
+    if (before?.jaegerSkipped) result.jaegerSkipped = before.jaegerSkipped;
+    if (before?.prometheusSkipped) result.prometheusSkipped = before.prometheusSkipped;
+    const verify = before?.verify;
 
     const outcome = await delivery.send(built.spans);
     const exportedAt = performance.now();
@@ -92,7 +112,7 @@ export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceRes
     const sentSpans: SentSpan[] = sent.map(({ spanId, name, service }) => ({ spanId, name, service }));
     const [jaeger, prometheus] = await Promise.all([
       verify.jaeger ? waitForJaeger(verify.jaeger, built.traceId, sentSpans, exportedAt, deadline) : undefined,
-      prometheusBefore ? waitForPrometheus(prometheusBefore, exportedAt, deadline) : undefined,
+      before?.prometheus ? waitForPrometheus(before.prometheus, exportedAt, deadline) : undefined,
     ]);
     if (jaeger) result.jaeger = jaeger;
     if (prometheus) result.prometheus = prometheus;
