@@ -14,8 +14,7 @@ import { valueAsJson, type StoredSpan } from '../local/model.js';
 import { LOCAL_PORT_NAMES, LOCAL_PORT_ROLES, startLocalStack, type LocalPortRole, type LocalStack } from '../local/stack.js';
 import type { ReceiverEvent } from '../local/receiver.js';
 import { findStack, stackDir } from '../stack/manifest.js';
-import { buildStackModel, DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, PORT_FLAGS, type StackOptions } from '../stack/model.js';
-import { DEPLOYMENT_ENV_VAR } from '../stack/render/collector.js';
+import { buildStackModel, DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, DEPLOYMENT_ENV_VAR, PORT_FLAGS, type StackOptions } from '../stack/model.js';
 import { parseInteger } from './parse.js';
 import { agentEnvironment, exportLines, formatTable } from './stack-output.js';
 

@@ -4,6 +4,7 @@ import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { mark } from '../output/style.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
+import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
 
 // Flags for both modes are declared here; `--local` runs the embedded stack (src/commands/up-local.ts).
@@ -18,8 +19,8 @@ export function registerUp(program: Command): void {
     .option('--local', 'no Docker: run an OTLP receiver, trace store, Jaeger query API and metrics in this process')
     .option('--expose', 'with --local: listen on all interfaces instead of 127.0.0.1')
     .option('--quiet', 'with --local: do not print each finished trace')
-    .option('--max-traces <n>', 'with --local: traces kept in memory, oldest evicted first', '10000')
-    .option('--max-request-mib <n>', 'with --local: largest OTLP request accepted, in MiB', '16')
+    .option('--max-traces <n>', 'with --local: traces kept in memory, oldest evicted first', String(DEFAULT_MAX_TRACES))
+    .option('--max-request-mib <n>', 'with --local: largest OTLP request accepted, in MiB', String(DEFAULT_MAX_REQUEST_MIB))
     .option('--otlp-grpc-port <port>', 'with --local: OTLP/gRPC port (0 = any free port; default from the stack manifest, else 4317)')
     .option('--otlp-http-port <port>', 'with --local: OTLP/HTTP port (default 4318)')
     .option('--health-port <port>', 'with --local: health_check port (default 13133)')

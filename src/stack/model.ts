@@ -95,6 +95,9 @@ export interface StackOptions {
   samplingPercent: number;
 }
 
+/** The variable Loom (and the generated collector) read for the resource attribute deployment.environment. */
+export const DEPLOYMENT_ENV_VAR = 'DEPLOYMENT_ENV';
+
 export const DEFAULT_OPTIONS: Readonly<StackOptions> = {
   name: 'loom-observability',
   parts: { jaeger: true, prometheus: true, grafana: true },

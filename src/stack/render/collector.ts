@@ -3,7 +3,7 @@
  * was checked against the component sources of that release; the spanmetrics names come from
  * ../spanmetrics.ts so the dashboard and the checks read the same contract.
  */
-import { CONTAINER_PORTS, SERVICE_NAMES, type StackModel } from '../model.js';
+import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, SERVICE_NAMES, type StackModel } from '../model.js';
 import {
   PROMETHEUS_TRANSLATION_STRATEGY,
   SPANMETRICS_DIMENSIONS,
@@ -17,8 +17,6 @@ import { renderYaml, type KeyComment } from './yaml.js';
 export const COLLECTOR_CONFIG_FILE = 'otel-collector.yaml';
 /** Where the contrib image reads its config. */
 export const COLLECTOR_CONFIG_PATH = '/etc/otelcol-contrib/config.yaml';
-/** The environment variable the resource processor reads deployment.environment from. */
-export const DEPLOYMENT_ENV_VAR = 'DEPLOYMENT_ENV';
 /** Exporter id for Jaeger: `otlp_grpc` is the OTLP/gRPC exporter's name since collector v0.144 (`otlp` is its deprecated alias). */
 export const JAEGER_EXPORTER = 'otlp_grpc/jaeger';
 

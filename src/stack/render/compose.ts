@@ -2,8 +2,8 @@
  * docker-compose.yml (Compose Specification: no `version:`, a `name:`). Images come pinned from IMAGES,
  * host ports are bound to 127.0.0.1 unless --expose, config files are mounted read-only.
  */
-import { CONTAINER_PORTS, type PartName, type PublishedPort, type StackModel } from '../model.js';
-import { COLLECTOR_CONFIG_FILE, COLLECTOR_CONFIG_PATH, DEPLOYMENT_ENV_VAR } from './collector.js';
+import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, type PartName, type PublishedPort, type StackModel } from '../model.js';
+import { COLLECTOR_CONFIG_FILE, COLLECTOR_CONFIG_PATH } from './collector.js';
 import { GRAFANA_DASHBOARD_FILE, GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_PATH } from './grafana.js';
 import { JAEGER_CONFIG_FILE, JAEGER_CONFIG_PATH } from './jaeger.js';
 import { PROMETHEUS_CONFIG_FILE, PROMETHEUS_CONFIG_PATH } from './prometheus.js';

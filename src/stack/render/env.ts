@@ -1,7 +1,6 @@
 /** .env (the Grafana admin login and the default environment; mode 0600) and the .gitignore that keeps it out of git. */
 import { randomBytes } from 'node:crypto';
-import type { StackModel } from '../model.js';
-import { DEPLOYMENT_ENV_VAR } from './collector.js';
+import { DEPLOYMENT_ENV_VAR, type StackModel } from '../model.js';
 import { readTemplate } from './template.js';
 
 export const ENV_FILE = '.env';
