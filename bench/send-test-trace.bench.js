@@ -2,8 +2,8 @@
 // loopback OTLP/gRPC receiver (a minimal grpc-js server in this process that acks every Export):
 //   1. wall time of `loom-otel send-test-trace --no-verify` vs a minimal script sending one span
 //      (NodeTracerProvider + SimpleSpanProcessor + OTLP gRPC exporter)       target ratio <= 1.2
-//   2. load-mode spans/s vs a BatchSpanProcessor loop with the same trace count, span count per trace,
-//      batch size (512) and one export in flight                               target ratio >= 0.9
+//   2. load-mode spans/s vs a BatchSpanProcessor loop sending the same Loom traces, same batch size
+//      (512) and one export in flight                                          target ratio >= 0.9
 //      (both measured from the first span to the last export acknowledged)
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -62,19 +62,21 @@ provider.getTracer('baseline').startSpan('one').end();
 await provider.shutdown();
 `;
 
-// A BatchSpanProcessor loop: the same number of traces and spans per trace as load mode, 512-span
-// batches, a queue large enough that nothing is dropped. It yields to the event loop after each trace,
-// as an application producing spans does, and then lets the processor drain its queue the way it does
-// while an application runs: one batch export at a time (no forceFlush, which would send the backlog in
-// parallel). Counts the spans the exporter reports delivered, and the peak of exports in flight.
+// A BatchSpanProcessor loop over the very same spans: the same number of Loom traces, built by the same
+// trace builder (dist/trace/loom-trace.js), handed to the SDK's BatchSpanProcessor as the tracer would hand
+// them (onEnd), 512-span batches, a queue large enough that nothing is dropped. It yields to the event loop
+// after each trace, as an application producing spans does, and then lets the processor drain its queue
+// the way it does while an application runs: one batch export at a time (no forceFlush, which would send
+// the backlog in parallel). So the two differ only in how spans are delivered. Counts the spans the
+// exporter reports delivered, and the peak of exports in flight.
 const BSP_LOOP_SCRIPT = `
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
-const [url, traces, spansPerTrace] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+import { createLoomTraceFactory } from './dist/trace/loom-trace.js';
+const [url, traces] = [process.argv[1], Number(process.argv[2])];
+const factory = createLoomTraceFactory({ service: 'loom-test-agent', version: 'bench', environment: 'bench' });
+const total = traces * factory.spansPerTrace;
 const exporter = new OTLPTraceExporter({ url });
-const total = traces * spansPerTrace;
 let delivered = 0;
 let settled = 0;
 let allSettled;
@@ -95,19 +97,10 @@ const counting = {
   shutdown: () => exporter.shutdown(),
   forceFlush: () => exporter.forceFlush(),
 };
-const provider = new BasicTracerProvider({
-  resource: resourceFromAttributes({ 'service.name': 'baseline', 'deployment.environment': 'bench' }),
-  spanProcessors: [new BatchSpanProcessor(counting, { maxExportBatchSize: 512, maxQueueSize: total, scheduledDelayMillis: 1 })],
-});
-const tracer = provider.getTracer('baseline');
+const processor = new BatchSpanProcessor(counting, { maxExportBatchSize: 512, maxQueueSize: total, scheduledDelayMillis: 1 });
 const started = performance.now();
 for (let i = 0; i < traces; i++) {
-  const rootSpan = tracer.startSpan('cognitive.run', { attributes: { 'agent.id': 'researcher', goal: 'Research AI trends', iterations: 3 } }, ROOT_CONTEXT);
-  const context = trace.setSpan(ROOT_CONTEXT, rootSpan);
-  for (let j = 1; j < spansPerTrace; j++) {
-    tracer.startSpan('llm.generate', { attributes: { 'llm.model': 'deepseek-chat', 'llm.prompt_tokens': 512, 'llm.completion_tokens': 64, 'llm.total_tokens': 576, 'llm.temperature': 0.7 } }, context).end();
-  }
-  rootSpan.end();
+  for (const span of factory.build().spans) processor.onEnd(span);
   await new Promise((resolve) => setImmediate(resolve));
 }
 // The processor's timer is unref'd; an application would be keeping the process alive meanwhile.
@@ -115,7 +108,7 @@ const keepAlive = setInterval(() => {}, 1000);
 await drained;
 clearInterval(keepAlive);
 const seconds = (performance.now() - started) / 1000;
-await provider.shutdown();
+await processor.shutdown();
 console.log(JSON.stringify({ spans: delivered, seconds, spansPerSecond: delivered / seconds, peakInFlight }));
 `;
 
@@ -160,16 +153,18 @@ try {
     );
     if (load.failedExports > 0) throw new Error(`load mode had ${load.failedExports} failed exports`);
     loadOurs.push(load.spansPerSecond);
-    const spansPerTrace = load.spansPerTrace;
-    const base = JSON.parse((await timed(['--input-type=module', '-e', BSP_LOOP_SCRIPT, receiver.url, String(LOAD_TRACES), String(spansPerTrace)])).stdout);
-    if (base.spans !== LOAD_TRACES * spansPerTrace) throw new Error(`the BatchSpanProcessor loop delivered ${base.spans} of ${LOAD_TRACES * spansPerTrace} spans`);
+    const spans = LOAD_TRACES * load.spansPerTrace;
+    const base = JSON.parse((await timed(['--input-type=module', '-e', BSP_LOOP_SCRIPT, receiver.url, String(LOAD_TRACES)])).stdout);
+    if (base.spans !== spans) throw new Error(`the BatchSpanProcessor loop delivered ${base.spans} of ${spans} spans`);
     loadBaseline.push(base.spansPerSecond);
     peak = Math.max(peak, base.peakInFlight);
   }
   const loadRatio = median(loadOurs) / median(loadBaseline);
+  const samples = (values) => values.map((v) => Math.round(v / 1000)).join(' ');
   console.log(`load mode, ${LOAD_TRACES} traces, 1 export in flight (median of ${LOAD_RUNS}):`);
   console.log(`  send-test-trace --count ${LOAD_TRACES}        ${median(loadOurs).toFixed(0)} spans/s`);
   console.log(`  BatchSpanProcessor loop                 ${median(loadBaseline).toFixed(0)} spans/s (peak ${peak} export${peak === 1 ? '' : 's'} in flight)`);
+  console.log(`  samples (k spans/s): ours ${samples(loadOurs)}; baseline ${samples(loadBaseline)}`);
   console.log(`  ratio ${loadRatio.toFixed(2)} (target >= 0.9) ${loadRatio >= 0.9 ? 'OK' : 'UNDER TARGET'}`);
   console.log(`  receiver answered ${receiver.requests()} export requests in all`);
 } finally {
