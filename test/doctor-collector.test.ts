@@ -6,14 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import type { DoctorReport } from '../src/checks/doctor.js';
 
-interface Check {
-  id: string;
-  title: string;
-  status: string;
-  detail?: string;
-  fix?: string;
-}
 
 const SEED = path.join(ROOT, 'test/fixtures/collector/seed-otel-config.yaml');
 let work: { dir: string; cleanup: () => Promise<void> };
@@ -24,7 +18,7 @@ afterAll(() => work.cleanup());
 
 async function lintFile(file: string, extra: string[] = []) {
   const run = await runCli(['doctor', '--json', '--collector-config', file, ...extra], { env: cleanEnv() });
-  const report = JSON.parse(run.stdout) as { ok: boolean; groups: Array<{ checks: Check[] }> };
+  const report = JSON.parse(run.stdout) as DoctorReport;
   const checks = report.groups.flatMap((g) => g.checks);
   return { run, checks, check: (id: string) => checks.find((c) => c.id === id) };
 }

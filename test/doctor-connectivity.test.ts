@@ -17,19 +17,8 @@ import {
   tlsServer,
   type TlsFiles,
 } from './doctor-servers.js';
+import type { DoctorReport } from '../src/checks/doctor.js';
 
-interface Check {
-  id: string;
-  title: string;
-  status: string;
-  detail?: string;
-  fix?: string;
-}
-interface Report {
-  ok: boolean;
-  probe?: { ok: boolean; grpcStatus?: number; httpStatus?: number; routeStatus?: number; failure?: { kind: string; cause: string; fix: string } };
-  groups: Array<{ id: string; checks: Check[] }>;
-}
 
 let emptyDir: { dir: string; cleanup: () => Promise<void> };
 let cert: TlsFiles;
@@ -47,7 +36,7 @@ afterAll(async () => {
 /** Runs `loom-otel doctor --json` with a short timeout, no stack, judged as on the host. */
 async function doctor(args: string[], env: Record<string, string> = {}) {
   const run = await runCli(['doctor', '--json', '--timeout', '1', '--dir', emptyDir.dir, '--no-in-container', ...args], { env: cleanEnv(env) });
-  const report = JSON.parse(run.stdout) as Report;
+  const report = JSON.parse(run.stdout) as DoctorReport;
   const connectivity = report.groups.find((g) => g.id === 'connectivity')?.checks ?? [];
   const failed = connectivity.find((c) => c.status === 'fail');
   return { run, report, connectivity, failed };

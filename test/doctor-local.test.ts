@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli, tempDir } from './helpers/cli.js';
 import { startLocal, stopAllLocal } from './local-harness.js';
+import type { DoctorReport } from '../src/checks/doctor.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 beforeAll(async () => {
@@ -15,11 +16,6 @@ beforeAll(async () => {
 afterEach(stopAllLocal);
 afterAll(() => work.cleanup());
 
-interface Report {
-  ok: boolean;
-  probe?: { ok: boolean; grpcStatus?: number; httpStatus?: number; routeStatus?: number };
-  groups: Array<{ id: string; checks: Array<{ id: string; status: string }> }>;
-}
 
 describe('doctor against up --local', () => {
   it('passes every connectivity step over gRPC and OTLP/HTTP, and exits 0', async () => {
@@ -28,13 +24,13 @@ describe('doctor against up --local', () => {
     const base = ['doctor', '--json', '--timeout', '2', '--dir', work.dir, '--no-in-container'];
 
     const grpc = await runCli(base, { env });
-    const grpcReport = JSON.parse(grpc.stdout) as Report;
+    const grpcReport = JSON.parse(grpc.stdout) as DoctorReport;
     expect(grpcReport.probe).toMatchObject({ ok: true, grpcStatus: 0 });
     expect(grpcReport.groups.find((g) => g.id === 'connectivity')?.checks.every((c) => c.status === 'pass')).toBe(true);
     expect(grpc.exitCode).toBe(0);
 
     const otlpHttp = await runCli([...base, '--endpoint', local.url('otlpHttp'), '--protocol', 'http/protobuf'], { env });
-    const httpReport = JSON.parse(otlpHttp.stdout) as Report;
+    const httpReport = JSON.parse(otlpHttp.stdout) as DoctorReport;
     expect(httpReport.probe).toMatchObject({ ok: true, httpStatus: 200, routeStatus: 405 });
     expect(otlpHttp.exitCode).toBe(0);
 

@@ -4,13 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, runCli, tempDir } from './helpers/cli.js';
 import { grpcServer, refusingPort, stopAll } from './doctor-servers.js';
+import type { DoctorReport } from '../src/checks/doctor.js';
 
-interface Check {
-  id: string;
-  status: string;
-  detail?: string;
-  fix?: string;
-}
 
 let emptyDir: { dir: string; cleanup: () => Promise<void> };
 let closedPort: number;
@@ -25,7 +20,7 @@ afterAll(() => emptyDir.cleanup());
 /** The settings group for this environment; the probe goes to a closed port so it ends at once. */
 async function lint(env: Record<string, string>, args: string[] = ['--no-in-container']) {
   const run = await runCli(['doctor', '--json', '--timeout', '1', '--dir', emptyDir.dir, '--endpoint', `http://127.0.0.1:${closedPort}`, ...args], { env: cleanEnv(env) });
-  const report = JSON.parse(run.stdout) as { groups: Array<{ id: string; checks: Check[] }> };
+  const report = JSON.parse(run.stdout) as DoctorReport;
   const checks = report.groups.find((g) => g.id === 'settings')?.checks ?? [];
   return { run, checks, check: (id: string) => checks.find((c) => c.id === id) };
 }

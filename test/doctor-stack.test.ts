@@ -10,13 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers/cli.js';
 import { allRunning, initStack, installStandIn, startStackEndpoints, type StackEndpoints } from './helpers/stand-in-docker.js';
 import { fakeGrafana, fakePrometheus, stopAll, type FakeTarget } from './doctor-servers.js';
+import type { DoctorReport } from '../src/checks/doctor.js';
 
-interface Check {
-  id: string;
-  status: string;
-  detail?: string;
-  fix?: string;
-}
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -33,7 +28,7 @@ async function workspace() {
 
 async function doctor(dir: string, env: Record<string, string | undefined>, args: string[] = []) {
   const run = await runCli(['doctor', '--json', '--timeout', '2', '--dir', dir, '--no-in-container', ...args], { env });
-  const report = JSON.parse(run.stdout) as { ok: boolean; groups: Array<{ id: string; checks: Check[] }> };
+  const report = JSON.parse(run.stdout) as DoctorReport;
   const group = (id: string) => report.groups.find((g) => g.id === id)?.checks ?? [];
   const all = report.groups.flatMap((g) => g.checks);
   return { run, report, group, check: (id: string) => all.find((c) => c.id === id) };

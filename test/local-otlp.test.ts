@@ -272,7 +272,7 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
       },
       'TraceService',
     );
-    const client = new Client(`127.0.0.1:${local.ports.otlpGrpc}`, grpc.credentials.createInsecure()) as grpc.Client & {
+    const client = new Client(`127.0.0.1:${local.ports.otlpGrpc}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
       Export: (body: Buffer, cb: (err: grpc.ServiceError | null, res: Buffer) => void) => void;
     };
     const call = (body: Buffer) => new Promise<{ err: grpc.ServiceError | null; res: Buffer }>((resolve) => client.Export(body, (err, res) => resolve({ err, res })));
@@ -313,13 +313,13 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
       'Content-Type': 'application/json',
     });
     expect(notHex.status).toBe(400);
-    expect((await notHex.json()).message).toContain('traceId "not-hex" is not a hex string');
+    expect(((await notHex.json()) as { message: string }).message).toContain('traceId "not-hex" is not a hex string');
 
     const badGzip = await post(local, '/v1/traces', Buffer.from('not gzip at all'), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
     expect(badGzip.status).toBe(400);
     const brotli = await post(local, '/v1/traces', '{}', { 'Content-Type': 'application/json', 'Content-Encoding': 'br' });
     expect(brotli.status).toBe(400);
-    expect((await brotli.json()).message).toBe('unsupported Content-Encoding: br');
+    expect(((await brotli.json()) as { message: string }).message).toBe('unsupported Content-Encoding: br');
   });
 
   it('accepts gzip and deflate bodies', async () => {
@@ -329,7 +329,7 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
         'Content-Encoding': encoding,
       });
       expect(response.status).toBe(200);
-      expect((await response.json()).partialSuccess.rejectedSpans).toBe('1');
+      expect(((await response.json()) as { partialSuccess: { rejectedSpans: string } }).partialSuccess.rejectedSpans).toBe('1');
     }
     const { body } = await getJson(local.url('jaegerUi', '/api/services/json-client/operations'));
     expect(body.data).toEqual(expect.arrayContaining(['compressed.gzip', 'compressed.deflate']));
@@ -352,7 +352,7 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
       duplex: 'half',
     } as RequestInit);
     expect(streamed.status).toBe(413);
-    expect((await streamed.json()).message).toContain('the limit is 1 MiB');
+    expect(((await streamed.json()) as { message: string }).message).toContain('the limit is 1 MiB');
 
     const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024)); // a few KiB that inflate to 8 MiB
     const inflated = await post(local, '/v1/logs', bomb, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' });

@@ -38,7 +38,7 @@ async function grpcReceiver(answer: GrpcAnswer, cleanup = stops): Promise<{ url:
   server.addService(
     { Export: { path: EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } },
     {
-      Export: (_call: unknown, callback: (error: unknown, response?: Buffer) => void) => {
+      Export: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         exports += 1;
         if (answer === 'hang') return;
         if ('error' in answer) callback(answer.error);
@@ -294,7 +294,7 @@ describe.runIf(requireTool('openssl', 'apt-get install openssl'))('send-test-tra
     const raw = (buffer: Buffer) => buffer;
     server.addService(
       { Export: { path: EXPORT_PATH, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw } },
-      { Export: (_call: unknown, callback: (error: unknown, response?: Buffer) => void) => callback(null, Buffer.alloc(0)) },
+      { Export: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.alloc(0)) },
     );
     const credentials = grpc.ServerCredentials.createSsl(null, [{ private_key: await readFile(key), cert_chain: await readFile(cert) }]);
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))));

@@ -22,7 +22,7 @@ afterEach(async () => {
 interface StatusJson {
   ok: boolean;
   stack: { name: string; dir: string };
-  parts: Array<{ part: string; service: string; running: boolean; state: string; healthy: boolean; detail: string; url: string }>;
+  parts: Array<{ part: string; service: string; running: boolean; state: string; healthy: boolean; detail: string; url: string; container?: string }>;
 }
 
 describe('loom-otel status (stand-in docker)', () => {
@@ -97,7 +97,7 @@ describe('loom-otel status (stand-in docker)', () => {
     }));
     const run = await runCli(['status', '--json', '--engine', 'podman', '--dir', stackDir], { env: podman.env({ STANDIN_PS: JSON.stringify(rows) }) });
     expect(run.exitCode, run.stderr).toBe(0);
-    const status = JSON.parse(run.stdout) as StatusJson & { parts: Array<{ container: string }> };
+    const status = JSON.parse(run.stdout) as StatusJson;
     expect(status.parts.map((p) => [p.part, p.container, p.running, p.healthy])).toEqual([
       ['collector', 'loom_otel-collector_1', true, true],
       ['jaeger', 'loom_jaeger_1', true, true],
