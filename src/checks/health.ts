@@ -7,6 +7,7 @@ import http from 'node:http';
 import { describeNetworkError } from '../otlp/failures.js';
 import { probeOtlp } from '../otlp/probe.js';
 import type { HealthProbe, PartName, StackModel, StackPart } from '../stack/model.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface HealthResult {
   healthy: boolean;
@@ -60,7 +61,7 @@ export async function waitUntilHealthy(model: StackModel, options: WaitOptions):
         health = { part, ...result, ...(result.healthy ? { healthyAfterMs: Date.now() - started } : {}) };
         options.onUpdate?.(health);
         if (result.healthy) break;
-        await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())), options.signal);
+        await delay(Math.min(intervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
       }
       return health;
     }),
@@ -133,14 +134,3 @@ function hostOf(url: string): string {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

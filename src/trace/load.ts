@@ -10,6 +10,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpTraceSettings } from '../otlp/settings.js';
 import { createSpanDelivery, rejectionFailure, type DeliveryFailure } from './export.js';
 import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** The BatchSpanProcessor's default maxExportBatchSize. */
 export const MAX_BATCH_SPANS = 512;
@@ -71,18 +72,6 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? 0;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 export async function runLoad(input: LoadInput): Promise<LoadSummary> {
   const factory = createLoomTraceFactory(input.trace);
@@ -149,7 +138,7 @@ export async function runLoad(input: LoadInput): Promise<LoadSummary> {
         const due = started + totals.taken * interval;
         const now = performance.now();
         if (now < due) {
-          await sleep(due - now, input.signal);
+          await delay(due - now, undefined, { signal: input.signal }).catch(() => undefined);
           continue; // another worker may have taken the due trace meanwhile
         }
         const dueCount = Math.min(input.count, Math.floor((now - started) / interval) + 1);

@@ -4,6 +4,7 @@
  */
 import { fetchJaegerTrace, servicesOf, type JaegerTrace } from './jaeger.js';
 import { readSpanmetricsCalls } from './prometheus.js';
+import { setTimeout as sleepMs } from 'node:timers/promises';
 
 /** A backend URL and where it came from (`flag --jaeger-url`, `stack manifest`, `default`). */
 export interface BackendTarget {
@@ -54,7 +55,6 @@ function nextDelay(previous: number, max: number): number {
   return Math.min(max, previous * 1.5);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Each poll may take at most this long, so a hung backend cannot eat the whole --wait in one request. */
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -89,7 +89,7 @@ export async function waitForJaeger(
       hop.lastError = lookup.hint;
     }
     if (performance.now() + delay > deadline) return hop;
-    await sleep(delay);
+    await sleepMs(delay);
     delay = nextDelay(delay, 1_000);
   }
 }
@@ -125,7 +125,7 @@ export async function waitForPrometheus(hop: PrometheusHop, exportedAt: number, 
       hop.lastError = reading.message;
     }
     if (performance.now() + delay > deadline) return hop;
-    await sleep(delay);
+    await sleepMs(delay);
     delay = nextDelay(delay, 2_000);
   }
 }
