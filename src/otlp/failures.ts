@@ -20,6 +20,7 @@ export type OtlpFailureKind =
   | 'not-grpc'
   | 'grpc-status'
   | 'http-status'
+  | 'partial-success'
   | 'other';
 
 export interface OtlpFailure {
@@ -178,6 +179,17 @@ export function describeNetworkError(error: { code?: string; message?: string },
     return { kind: 'certificate', retryable: false, cause: `The TLS certificate of ${host} is not trusted (${code || message}).`, fix: 'Point OTEL_EXPORTER_OTLP_CERTIFICATE at the CA certificate (PEM) that signed it, or fix the host name in the endpoint.' };
   }
   return { kind: 'other', retryable: false, cause: `Connecting to ${host} failed: ${code ? `${code} ` : ''}${message}`.trim(), fix: 'Check the endpoint URL and that the receiver is running.' };
+}
+
+/** The receiver took the export but rejected some spans (OTLP partial success: not retried, worth reporting). */
+export function partialSuccessFailure(rejectedSpans: number, totalSpans: number, receiverMessage?: string): OtlpFailure {
+  const said = receiverMessage ? `: ${receiverMessage}` : '';
+  return {
+    kind: 'partial-success',
+    retryable: false,
+    cause: `The receiver accepted the export but rejected ${rejectedSpans} of ${totalSpans} spans (partial success)${said}.`,
+    fix: "The receiver's message says why (a limit, an invalid attribute, a full queue): check its configuration and logs.",
+  };
 }
 
 export function noAnswerFailure(ctx: FailureContext, what: string): OtlpFailure {

@@ -19,7 +19,7 @@ import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ActionError } from '../errors.js';
-import { describeExportError, describeHttpStatus, type FailureContext, type OtlpFailure } from '../otlp/failures.js';
+import { describeExportError, describeHttpStatus, partialSuccessFailure, type FailureContext, type OtlpFailure } from '../otlp/failures.js';
 import type { OtlpTraceSettings } from '../otlp/settings.js';
 
 export interface ExportOutcome {
@@ -180,16 +180,7 @@ export async function createSpanDelivery(settings: OtlpTraceSettings, options: {
   };
 }
 
-/** A failed export as the user reads it: a transport failure, or spans the receiver rejected. */
-export type DeliveryFailure = OtlpFailure | (Omit<OtlpFailure, 'kind'> & { kind: 'partial-success' });
-
-/** A partial success described like any other failure, in the vocabulary of src/otlp/failures.ts. */
-export function rejectionFailure(outcome: ExportOutcome): DeliveryFailure {
-  const said = outcome.receiverMessage ? `: ${outcome.receiverMessage}` : '';
-  return {
-    kind: 'partial-success',
-    retryable: false,
-    cause: `The receiver accepted the export but rejected ${outcome.rejectedSpans} of ${outcome.spans} spans (partial success)${said}.`,
-    fix: "The receiver's message says why (a limit, an invalid attribute, a full queue): check its configuration and logs.",
-  };
+/** Spans the receiver rejected, described like any other failed export. */
+export function rejectionFailure(outcome: ExportOutcome): OtlpFailure {
+  return partialSuccessFailure(outcome.rejectedSpans, outcome.spans, outcome.receiverMessage);
 }

@@ -8,9 +8,10 @@
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpTraceSettings } from '../otlp/settings.js';
-import { createSpanDelivery, rejectionFailure, type DeliveryFailure } from './export.js';
+import { createSpanDelivery, rejectionFailure } from './export.js';
 import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { OtlpFailure } from '../otlp/failures.js';
 
 /** The BatchSpanProcessor's default maxExportBatchSize. */
 export const MAX_BATCH_SPANS = 512;
@@ -36,7 +37,7 @@ export interface LoadProgress {
 }
 
 export interface FailureCount {
-  kind: DeliveryFailure['kind'];
+  kind: OtlpFailure['kind'];
   cause: string;
   fix: string;
   grpcCode?: number;
@@ -91,7 +92,7 @@ export async function runLoad(input: LoadInput): Promise<LoadSummary> {
       elapsedMs: performance.now() - started,
     });
 
-  const countFailure = (failure: DeliveryFailure, spans: number) => {
+  const countFailure = (failure: OtlpFailure, spans: number) => {
     const key = `${failure.kind}:${failure.grpcCode ?? failure.httpStatus ?? ''}`;
     const entry = failures.get(key) ?? {
       kind: failure.kind,

@@ -7,10 +7,11 @@ import { hrTimeToMicroseconds } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { OtlpTraceSettings } from '../otlp/settings.js';
 import type { WaterfallSpan } from '../output/waterfall.js';
-import { createSpanDelivery, rejectionFailure, type DeliveryFailure, type ExportOutcome } from './export.js';
+import { createSpanDelivery, rejectionFailure, type ExportOutcome } from './export.js';
 import { fetchJaegerTrace } from './jaeger.js';
 import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
 import { readPrometheusBefore, waitForJaeger, waitForPrometheus, type BackendTarget, type JaegerHop, type PrometheusHop, type SentSpan } from './verify.js';
+import type { OtlpFailure } from '../otlp/failures.js';
 
 export interface VerifyPlan {
   /** Undefined when there is no Jaeger to ask. */
@@ -32,7 +33,7 @@ export interface SendTraceResult {
   traceId: string;
   services: string[];
   sent: WaterfallSpan[];
-  export: Omit<ExportOutcome, 'failure'> & { failure?: DeliveryFailure };
+  export: Omit<ExportOutcome, 'failure'> & { failure?: OtlpFailure };
   jaeger?: JaegerHop;
   prometheus?: PrometheusHop;
   /** Why a backend was not checked although the plan named one. */
