@@ -6,6 +6,7 @@ import { mark } from '../output/style.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
+import type { HealthProgress } from './stack-output.js';
 
 // Flags for both modes are declared here; `--local` runs the embedded stack (src/commands/up-local.ts).
 export function registerUp(program: Command): void {
@@ -48,11 +49,9 @@ const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
   jaegerPort: '--jaeger-port',
 };
 
-const LOG_LINES = 20;
-
 async function runUp(options: Record<string, unknown>, command: Command): Promise<void> {
   const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
-  const { ENGINE_NAMES, composeLabel, detectEngine, ensureEngineRunning } = await import('../engine/engine.js');
+  const { ENGINE_NAMES, composeLabel } = await import('../engine/engine.js');
   for (const [key, flag] of Object.entries(LOCAL_ONLY_FLAGS)) {
     if (command.getOptionValueSource(key) !== 'cli') continue;
     const port = flag.endsWith('-port');
@@ -69,69 +68,52 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
 
   const stack = (await findStack(dir)) ?? (await createStack(ctx, dir, Boolean(options.yes)));
   const { model } = stack;
-  const engine = await detectEngine(engineChoice);
-  await ensureEngineRunning(engine);
-
-  const { composeArgv, composeLogs, composeProject, composePs, composeUp, requireComposeFile } = await import('../engine/compose.js');
-  const { findPortConflicts } = await import('../engine/ports.js');
-  const { displayDir, portConflictError } = await import('../engine/failures.js');
-  const project = composeProject(engine, dir);
-  await requireComposeFile(project);
-
-  // Ports held by this stack's own running containers (an `up` of a stack that is up) are not conflicts.
-  // A Compose whose `ps` fails here still gets to run `up`, which reports real problems itself.
-  const containers = await composePs(project).catch(() => []);
-  const running = new Set(containers.filter((s) => s.running).map((s) => s.service));
-  const conflicts = await findPortConflicts(model, running, engine);
-  if (conflicts.length > 0) throw portConflictError(model, dir, conflicts);
-
-  if (!ctx.json) ctx.err(`Starting ${model.options.name} with ${composeLabel(engine)} ${engine.version} (the first start pulls the images: allow a few minutes)...`);
-  const composeOutput = ctx.json || !process.stderr.isTTY ? undefined : liveLine();
-  try {
-    await composeUp(project, model, composeOutput?.show);
-  } finally {
-    composeOutput?.clear();
-  }
-
-  const { waitUntilHealthy } = await import('../checks/health.js');
+  const { FAILURE_LOG_LINES, startStack } = await import('../engine/start.js');
   const { createHealthProgress, agentEnvironment, exportLines, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
-  const progress = createHealthProgress(ctx, model, timeoutMs);
-  const crashed = watchForCrashes(() => composePs(project), model.parts.map((p) => p.service));
-  const results = await waitUntilHealthy(model, { timeoutMs, onUpdate: progress.update, signal: crashed.signal });
-  crashed.stop();
-  progress.stop();
+  const composeOutput = ctx.json || !process.stderr.isTTY ? undefined : liveLine();
+  let progress: HealthProgress | undefined;
+  const { engine, results, failures, crashed } = await startStack(
+    { model, dir, engineChoice, timeoutMs },
+    {
+      onComposeUp: (found) => {
+        if (!ctx.json) ctx.err(`Starting ${model.options.name} with ${composeLabel(found)} ${found.version} (the first start pulls the images: allow a few minutes)...`);
+      },
+      onComposeOutput: composeOutput?.show,
+      onComposeDone: composeOutput?.clear,
+      onHealthWait: () => {
+        progress = createHealthProgress(ctx, model, timeoutMs);
+      },
+      onHealthUpdate: (health) => progress?.update(health),
+      onHealthWaitDone: () => progress?.stop(),
+    },
+  );
 
-  const unhealthy = results.filter((r) => !r.healthy);
-  if (unhealthy.length > 0) {
-    // When a container stopped, its log is the one that explains; the others were cut short, not broken.
-    const crashedParts = unhealthy.filter((r) => crashed.states.has(r.part.service));
-    const failures = await Promise.all(
-      (crashedParts.length > 0 ? crashedParts : unhealthy).map(async (r) => {
-        const state = crashed.states.get(r.part.service);
-        const detail = state ? `its container ${state.state}${state.exitCode !== undefined ? ` (exit code ${state.exitCode})` : ''}; last probe: ${r.detail}` : r.detail;
-        return { part: r.part.name, service: r.part.service, detail, log: await composeLogs(project, r.part.service, LOG_LINES) };
-      }),
-    );
+  if (failures.length > 0) {
     const error = new ActionError(
-      crashedParts.length > 0
+      crashed
         ? `${failures.map((f) => f.part).join(', ')} stopped before turning healthy (${failures.length === 1 ? 'its container' : 'their containers'} exited or keep restarting).`
         : `${failures.map((f) => f.part).join(', ')} did not turn healthy within ${seconds(timeoutMs)}.`,
       `Read ${failures.length === 1 ? 'its log' : 'their logs'} above for the cause; once fixed, run \`loom-otel up\` again. If a part was still starting, give it longer with --timeout.`,
     );
     if (ctx.json) {
-      ctx.emitJson({ ok: false, error: { message: error.message, fix: error.fix, exitCode: error.exitCode }, parts: results.map((r) => ({ part: r.part.name, healthy: r.healthy, detail: r.detail })), logs: failures });
+      ctx.emitJson({
+        ok: false,
+        error: { message: error.message, fix: error.fix, exitCode: error.exitCode },
+        parts: results.map((r) => ({ part: r.part.name, healthy: r.healthy, detail: r.detail })),
+        logs: failures.map((f) => ({ part: f.part, service: f.service, detail: f.detail, log: f.log })),
+      });
       process.exitCode = error.exitCode;
       return;
     }
     for (const failure of failures) {
       ctx.err(`${mark(ctx.style, 'fail')} ${failure.part}: ${failure.detail}`);
-      const logCommand = composeArgv(project, ['logs', '--tail', String(LOG_LINES), failure.service]).join(' ');
-      ctx.err(ctx.style.dim(`  Last ${LOG_LINES} lines of its log (${logCommand}):`));
+      ctx.err(ctx.style.dim(`  Last ${FAILURE_LOG_LINES} lines of its log (${failure.logCommand}):`));
       for (const line of (failure.log || '(no log output)').split('\n')) ctx.err(`    ${line}`);
     }
     throw error;
   }
 
+  const { displayDir } = await import('../engine/failures.js');
   const { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_VAR } = await import('../stack/render/env.js');
   const login = `user ${GRAFANA_ADMIN_USER}, password: ${GRAFANA_PASSWORD_VAR} in ${displayDir(path.join(dir, ENV_FILE))}`;
   const urls = stackUrls(model, login);
@@ -213,40 +195,4 @@ function liveLine(): { show: (line: string) => void; clear: () => void } {
       if (shown) process.stderr.write('\r\u001b[2K');
     },
   };
-}
-
-interface ContainerState {
-  state: string;
-  exitCode?: number;
-}
-
-/**
- * While waiting for health, asks Compose every 2 s whether a container of the stack has stopped or keeps
- * restarting; then waiting longer cannot help, and `signal` aborts the wait.
- */
-function watchForCrashes(
-  listContainers: () => Promise<Array<{ service: string; state: string; exitCode?: number }>>,
-  services: readonly string[],
-): { signal: AbortSignal; states: Map<string, ContainerState>; stop: () => void } {
-  const controller = new AbortController();
-  const states = new Map<string, ContainerState>();
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    listContainers()
-      .then((containers) => {
-        for (const c of containers) {
-          if (services.includes(c.service) && ['exited', 'dead', 'restarting'].includes(c.state)) {
-            states.set(c.service, { state: c.state, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}) });
-          }
-        }
-        if (states.size > 0) controller.abort();
-      })
-      // A failing `ps` is not a crash of the stack: keep waiting on the health probes.
-      .catch(() => undefined)
-      .finally(() => (busy = false));
-  }, 2_000);
-  timer.unref();
-  return { signal: controller.signal, states, stop: () => clearInterval(timer) };
 }
