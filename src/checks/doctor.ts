@@ -105,7 +105,9 @@ function report(started: number, timeoutMs: number, groups: CheckGroup[], extra:
 
 /**
  * Groups 4 and 5. They depend on each other: the running parts are judged with the services the engine
- * reports running, and host ports are checked only for parts that are not running.
+ * reports running, and host ports are checked only for parts that are not running. When `up --local`
+ * serves the stack (one GET to the collector's health_check, alongside the rest), the parts it lacks are
+ * skipped and the engine's answer is not waited for.
  */
 function stackAndEngine(stack: FoundStack | undefined, problem: CheckResult | undefined, input: DoctorInput): [Promise<CheckResult[]>, Promise<CheckResult[]>] {
   if (!stack) {
@@ -115,12 +117,18 @@ function stackAndEngine(stack: FoundStack | undefined, problem: CheckResult | un
       Promise.resolve([skip('engine', 'Container engine', `${where}; the engine matters only for \`loom-otel up\``)]),
     ];
   }
+  const servedLocally = import('./local-stack.js').then((m) => m.servedByLocalStack(stack.model, input.timeoutMs));
   const engineModule = import('./engine.js');
   const engineState = engineModule.then((m) => m.checkEngine(stack, input.timeoutMs));
-  const running = import('./running.js').then((m) => m.checkRunningParts(stack, input.timeoutMs, engineState.then((s) => s.running)));
+  // Started before it is known whether anyone needs it; with up --local nobody waits for it.
+  engineState.catch(() => undefined);
+  const services = engineState.then((s) => s.running, () => undefined);
+  const running = import('./running.js').then((m) => m.checkRunningParts(stack, input.timeoutMs, services, servedLocally));
   const files = import('./stack.js').then((m) => m.checkStackFiles(stack, input.collectorImage));
   const stackChecks = Promise.all([files, running]).then(([f, r]) => [...f.checks, ...r.checks]);
-  const engineChecks = Promise.all([engineModule, engineState, running]).then(async ([m, state, parts]) => {
+  const engineChecks = Promise.all([engineModule, servedLocally]).then(async ([m, local]) => {
+    if (local) return m.checkHostPortsBesideLocalStack(stack, input.timeoutMs);
+    const [state, parts] = await Promise.all([engineState, running]);
     const runningParts = new Set<PartName>([...parts.healthy, ...stack.model.parts.filter((p) => state.running?.has(p.service)).map((p) => p.name)]);
     return [...state.checks, ...(await m.checkHostPorts(stack, state.engine, runningParts, input.timeoutMs))];
   });

@@ -10,6 +10,7 @@ import { explainEngineFailure, lastLines } from '../engine/failures.js';
 import { findPortConflicts } from '../engine/ports.js';
 import type { FoundStack } from '../stack/manifest.js';
 import { PORT_FLAGS, PORT_OWNER, type PartName } from '../stack/model.js';
+import { LOCAL_STACK_PARTS } from './local-stack.js';
 import { fail, pass, skip, type CheckResult } from './types.js';
 
 class Timeout extends Error {}
@@ -85,4 +86,17 @@ export async function checkHostPorts(stack: FoundStack, engine: Engine | undefin
       `Stop what holds it${c.holder ? '' : ` (\`ss -ltnp 'sport = :${c.port}'\` shows it)`}, or move the stack: loom-otel init --dir ${stack.dir} ${PORT_FLAGS[c.role]} <free port>.`,
     ),
   );
+}
+
+/**
+ * The engine group while `up --local` serves the stack: no engine is needed. The ports of the parts it
+ * lacks (Prometheus, Grafana) are still checked, because `loom-otel up` needs them and up --local does not
+ * hold them, but a taken one is a warning: it breaks nothing that runs now.
+ */
+export async function checkHostPortsBesideLocalStack(stack: FoundStack, timeoutMs: number): Promise<CheckResult[]> {
+  const ports = await checkHostPorts(stack, undefined, new Set(LOCAL_STACK_PARTS), timeoutMs);
+  return [
+    skip('engine', 'Container engine', 'the stack is served by `loom-otel up --local` in-process, so no engine is needed'),
+    ...ports.map((check): CheckResult => (check.status === 'fail' ? { ...check, status: 'warn' } : check.status === 'pass' ? { ...check, detail: `${check.detail} (for \`loom-otel up\`)` } : check)),
+  ];
 }

@@ -103,7 +103,8 @@ function parseJson(body: string): Record<string, unknown> | undefined {
   }
 }
 
-function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string } | { error: string }> {
+/** One GET, never throwing: the status, headers and (at most 64 KiB of) body, or why there was no answer. */
+export function httpGet(url: string, timeoutMs: number): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const request = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json' } }, (response) => {
       const chunks: Buffer[] = [];
@@ -113,7 +114,7 @@ function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body
         if (size < 65_536) chunks.push(chunk);
         size += chunk.length;
       });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', (error) => resolve({ error: error.message }));
     });
     request.on('timeout', () => {

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { FoundStack } from '../stack/manifest.js';
 import { GRAFANA_ADMIN_USER, ENV_FILE, passwordFromEnvFile } from '../stack/render/env.js';
 import type { PartName, StackPart } from '../stack/model.js';
-import { checkPartHealth } from './health.js';
+import { checkPartHealth, type HealthResult } from './health.js';
+import { LOCAL_STACK_PARTS, NOT_SERVED_LOCALLY } from './local-stack.js';
 import { fail, info, pass, skip, warn, type CheckResult } from './types.js';
 
 export interface RunningParts {
@@ -20,16 +21,21 @@ export interface RunningParts {
 /**
  * `running` lists the compose services the engine reports running, when it could be asked. A part that
  * is neither healthy nor running is "not running": skipped when the whole stack is down, failed otherwise.
+ * `servedLocally` tells whether `up --local` serves the stack: then the parts it lacks are skipped and
+ * the engine is not waited for.
  */
-export async function checkRunningParts(stack: FoundStack, timeoutMs: number, running: Promise<Set<string> | undefined>): Promise<RunningParts> {
+export async function checkRunningParts(stack: FoundStack, timeoutMs: number, running: Promise<Set<string> | undefined>, servedLocally: Promise<boolean>): Promise<RunningParts> {
   const deadline = Date.now() + timeoutMs;
   const results = await Promise.all(
     stack.model.parts.map(async (part) => {
-      const health = await checkPartHealth(part, timeoutMs);
-      const extra = health.healthy ? await extraChecks(stack, part, Math.max(1, deadline - Date.now())) : [];
-      return { part, health, extra };
+      // Probed while the detection runs, so knowing who serves the stack costs no extra time.
+      const [health, local] = await Promise.all([checkPartHealth(part, timeoutMs), servedLocally]);
+      const served = !local || LOCAL_STACK_PARTS.has(part.name);
+      const extra = served && health.healthy ? await extraChecks(stack, part, Math.max(1, deadline - Date.now())) : [];
+      return { part, health, served, extra };
     }),
   );
+  if (await servedLocally) return locallyServedParts(stack, results);
   const services = await running;
   const healthy = new Set(results.filter((r) => r.health.healthy).map((r) => r.part.name));
   const anyUp = healthy.size > 0 || stack.model.parts.some((p) => services?.has(p.service));
@@ -45,6 +51,28 @@ export async function checkRunningParts(stack: FoundStack, timeoutMs: number, ru
     } else {
       const containerRuns = services?.has(part.service);
       checks.push(fail(id, title, health.detail, containerRuns === false ? `Its container is not running: \`loom-otel up --dir ${stack.dir}\` starts it; \`docker compose logs ${part.service}\` tells why it stopped.` : `Look at its logs: docker compose logs ${part.service} (in ${stack.dir}).`));
+    }
+  }
+  return { checks, healthy };
+}
+
+type PartResult = { part: StackPart; health: HealthResult; served: boolean; extra: CheckResult[] };
+
+/** The parts as `up --local` serves them: no containers, so a part that does not answer is its problem. */
+function locallyServedParts(stack: FoundStack, results: PartResult[]): RunningParts {
+  const checks: CheckResult[] = [info('stack.local', 'Served by', '`loom-otel up --local`, in-process: the collector and the Jaeger query API; no containers')];
+  const healthy = new Set<PartName>();
+  for (const { part, health, served, extra } of results) {
+    const id = `running.${part.name}`;
+    const title = `${part.name} healthy`;
+    if (!served) {
+      checks.push(skip(id, title, NOT_SERVED_LOCALLY));
+    } else if (health.healthy) {
+      healthy.add(part.name);
+      checks.push(pass(id, title, health.detail), ...extra);
+    } else {
+      // Its health check answered, so the process runs: the usual cause is a port flag overriding the manifest.
+      checks.push(fail(id, title, health.detail, `Port flags given to \`loom-otel up --local\` override the ports in ${stack.manifestPath}: restart it without them.`));
     }
   }
   return { checks, healthy };

@@ -8,7 +8,7 @@ import { oneOf } from './parse.js';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('Show each part of the stack: running, healthy, URL (exit 0 only when all are both)')
+    .description('Show each part of the stack: running, healthy, URL (exit 0 only when all are both, or all that `up --local` serves)')
     .option('--dir <path>', 'stack directory (default ./observability)')
     .option('--engine <name>', 'container engine: docker (compose plugin), docker-compose or podman')
     .action(runStatus);
@@ -17,12 +17,24 @@ export function registerStatus(program: Command): void {
 /** How long one part's probes may take: status answers now, it does not wait for a part to start. */
 const PROBE_TIMEOUT_MS = 3_000;
 
+interface PartStatus {
+  part: string;
+  service: string;
+  container: string | null;
+  state: string;
+  running: boolean;
+  healthy: boolean;
+  detail: string;
+  url: string;
+}
+
 async function runStatus(options: Record<string, unknown>, command: Command): Promise<void> {
   const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
   const { ENGINE_NAMES, composeLabel, detectEngine, ensureEngineRunning } = await import('../engine/engine.js');
   const { composeArgv, composeProject, composePs, requireComposeFile } = await import('../engine/compose.js');
   const { displayDir } = await import('../engine/failures.js');
   const { checkPartHealth } = await import('../checks/health.js');
+  const { LOCAL_STACK_PARTS, NOT_SERVED_LOCALLY, servedByLocalStack } = await import('../checks/local-stack.js');
   const { formatTable, partUrl } = await import('./stack-output.js');
   const engineChoice = options.engine === undefined ? undefined : oneOf('--engine', String(options.engine), ENGINE_NAMES);
   const dir = stackDir(options.dir as string | undefined);
@@ -32,6 +44,52 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
     throw new ActionError(`No loom-otel stack in ${displayDir(dir)} (no loom-otel.json).`, 'Run `loom-otel init` and `loom-otel up`, or point --dir at the stack directory.');
   }
   const { model } = stack;
+  const { style } = ctx;
+  const yesNo = (value: boolean, text = value ? 'yes' : 'no') => (value ? style.green(text) : style.red(text));
+  const printTable = (parts: PartStatus[], runningCell: (p: PartStatus) => string) => {
+    const rows = [
+      ['part', 'running', 'healthy', 'URL'].map((h) => style.dim(h)),
+      ...parts.map((p) => [p.part, runningCell(p), p.running ? yesNo(p.healthy) : style.dim('-'), style.cyan(p.url)]),
+    ];
+    for (const line of formatTable(rows)) ctx.out(line);
+    const unhealthy = parts.filter((p) => p.running && !p.healthy);
+    if (unhealthy.length > 0) {
+      ctx.out();
+      for (const p of unhealthy) ctx.out(`${mark(style, 'fail')} ${p.part}: ${p.detail}`);
+    }
+    ctx.out();
+    return unhealthy;
+  };
+
+  // The stack of `up --local` has no containers: asking an engine about it would only report failures.
+  if (await servedByLocalStack(model, PROBE_TIMEOUT_MS)) {
+    const parts = await Promise.all(
+      model.parts.map(async (part): Promise<PartStatus> => {
+        const served = LOCAL_STACK_PARTS.has(part.name);
+        const health = served ? await checkPartHealth(part, PROBE_TIMEOUT_MS) : { healthy: false, detail: NOT_SERVED_LOCALLY };
+        const state = served ? 'in-process (up --local)' : 'not part of up --local';
+        return { part: part.name, service: part.service, container: null, state, running: served, healthy: health.healthy, detail: health.detail, url: partUrl(model, part) };
+      }),
+    );
+    const served = parts.filter((p) => p.running);
+    const ok = served.every((p) => p.healthy);
+    if (!ok) process.exitCode = ExitCode.Failed;
+    if (ctx.json) {
+      ctx.emitJson({ ok, stack: { name: model.options.name, dir }, servedBy: 'up --local', engine: null, parts });
+      return;
+    }
+    ctx.out(`${style.bold(model.options.name)} in ${displayDir(dir)} (served by \`loom-otel up --local\`: in-process, no container engine)`);
+    ctx.out();
+    const unhealthy = printTable(parts, (p) => (p.running ? yesNo(true) : style.dim(`no: ${p.state}`)));
+    const absent = parts.filter((p) => !p.running).map((p) => p.part);
+    if (ok) {
+      ctx.out(`${mark(style, 'pass')} The ${served.length} parts \`loom-otel up --local\` serves are running and healthy${absent.length > 0 ? `; ${absent.join(' and ')} come with \`loom-otel up\` (Docker)` : ''}.`);
+    } else {
+      ctx.out(`${mark(style, 'fail')} \`loom-otel up --local\` runs but ${unhealthy.map((p) => p.part).join(' and ')} did not answer here: port flags given to it override the ports in ${stack.manifestPath}; restart it without them.`);
+    }
+    return;
+  }
+
   const engine = await detectEngine(engineChoice);
   await ensureEngineRunning(engine);
   const project = composeProject(engine, dir);
@@ -39,7 +97,7 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
   const containers = await composePs(project);
 
   const parts = await Promise.all(
-    model.parts.map(async (part) => {
+    model.parts.map(async (part): Promise<PartStatus> => {
       const container = containers.find((c) => c.service === part.service);
       const running = container?.running ?? false;
       // A part whose container is not running is not healthy, whatever else may answer on its port.
@@ -60,24 +118,12 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
   if (!ok) process.exitCode = ExitCode.Failed;
 
   if (ctx.json) {
-    ctx.emitJson({ ok, stack: { name: model.options.name, dir }, engine: { name: engine.name, version: engine.version }, parts });
+    ctx.emitJson({ ok, stack: { name: model.options.name, dir }, servedBy: 'compose', engine: { name: engine.name, version: engine.version }, parts });
     return;
   }
-  const { style } = ctx;
   ctx.out(`${style.bold(model.options.name)} in ${displayDir(dir)} (${composeLabel(engine)} ${engine.version})`);
   ctx.out();
-  const yesNo = (value: boolean, text = value ? 'yes' : 'no') => (value ? style.green(text) : style.red(text));
-  const rows = [
-    ['part', 'running', 'healthy', 'URL'].map((h) => style.dim(h)),
-    ...parts.map((p) => [p.part, yesNo(p.running, p.running ? 'yes' : `no: ${p.state}`), p.running ? yesNo(p.healthy) : style.dim('-'), style.cyan(p.url)]),
-  ];
-  for (const line of formatTable(rows)) ctx.out(line);
-  const unhealthy = parts.filter((p) => p.running && !p.healthy);
-  if (unhealthy.length > 0) {
-    ctx.out();
-    for (const p of unhealthy) ctx.out(`${mark(style, 'fail')} ${p.part}: ${p.detail}`);
-  }
-  ctx.out();
+  const unhealthy = printTable(parts, (p) => yesNo(p.running, p.running ? 'yes' : `no: ${p.state}`));
   if (ok) {
     ctx.out(`${mark(style, 'pass')} All ${parts.length} parts are running and healthy.`);
   } else if (parts.some((p) => !p.running)) {

@@ -3,6 +3,7 @@
  * /metrics (span metrics) and the health_check extension.
  */
 import type http from 'node:http';
+import { LOCAL_STACK_HEADER } from '../stack/model.js';
 import type { SpanMetrics } from './span-metrics.js';
 
 /** A duration the way Go prints it (the health_check extension's `uptime`): 1h2m3.5s, 49.0132518s. */
@@ -29,7 +30,10 @@ export function metricsHandler(metrics: SpanMetrics): http.RequestListener {
   };
 }
 
-/** health_check answers on every path while the process runs (its mux pattern is "/"). */
+/**
+ * health_check answers on every path while the process runs (its mux pattern is "/"). Its extra header
+ * tells doctor and status that this is `up --local`, which has no Prometheus, Grafana or containers.
+ */
 export function healthHandler(upSince: Date): http.RequestListener {
   return (_req, res) => {
     const body = JSON.stringify({
@@ -37,7 +41,7 @@ export function healthHandler(upSince: Date): http.RequestListener {
       upSince: upSince.toISOString(),
       uptime: goDurationString(Date.now() - upSince.getTime()),
     });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), [LOCAL_STACK_HEADER.name]: LOCAL_STACK_HEADER.value });
     res.end(body);
   };
 }

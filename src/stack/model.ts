@@ -133,6 +133,9 @@ export interface HealthProbe {
   expect: string;
 }
 
+/** Header on `up --local`'s health_check answer, so the checks can tell the in-process stack from Docker's. */
+export const LOCAL_STACK_HEADER = { name: 'x-loom-otel', value: 'local' } as const;
+
 export interface StackPart {
   name: PartName;
   service: string;
