@@ -42,11 +42,6 @@ Start here:
   return program;
 }
 
-/** Global flags as seen from inside a command's action. */
-export function globalFlags(command: Command): GlobalFlags {
-  return command.optsWithGlobals() as GlobalFlags;
-}
-
 export async function main(argv: string[]): Promise<number> {
   // `loom-otel ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -12,9 +12,7 @@ import { cleanEnv, runCli, tempDir } from './helpers/cli.js';
 import { initStack, installStandIn, startStackEndpoints, type StackEndpoints } from './helpers/stand-in-docker.js';
 import { startLocal, stopAllLocal } from './local-harness.js';
 import type { DoctorReport } from '../src/checks/doctor.js';
-import { LOCAL_STACK_PARTS } from '../src/checks/local-stack.js';
-import { LOCAL_PORT_ROLES } from '../src/local/stack.js';
-import { PORT_OWNER, type HostPorts } from '../src/stack/model.js';
+import type { HostPorts } from '../src/stack/model.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 beforeAll(async () => {
@@ -185,10 +183,6 @@ describe('a stack directory served by up --local (PATH without any container eng
     const status = await runCli(['status', '--dir', stack.dir], { env: stack.env });
     expect(status.exitCode).toBe(1);
     expect(status.stderr).toContain('No container engine found');
-  });
-
-  it('the parts doctor and status expect from up --local are the ones src/local/stack.ts serves', () => {
-    expect([...LOCAL_STACK_PARTS].sort()).toEqual([...new Set(LOCAL_PORT_ROLES.map((role) => PORT_OWNER[role]))].sort());
   });
 });
 

@@ -3,14 +3,11 @@
  * LOCAL_STACK_HEADER; the collector's own does not. doctor and status then judge the stack as up --local
  * serves it: the collector and Jaeger's query API, without Prometheus, Grafana or a container engine.
  */
-import { LOCAL_STACK_HEADER, type PartName, type StackModel } from '../stack/model.js';
+import { LOCAL_PORT_ROLES, LOCAL_STACK_HEADER, PORT_OWNER, type PartName, type StackModel } from '../stack/model.js';
 import { httpGet } from './health.js';
 
-/**
- * The parts up --local serves: the owners of LOCAL_PORT_ROLES in src/local/stack.ts, which cannot be
- * imported here because it loads protobufjs (doctor and status must start fast).
- */
-export const LOCAL_STACK_PARTS: ReadonlySet<PartName> = new Set<PartName>(['collector', 'jaeger']);
+/** The parts up --local serves: the owners of the ports it listens on. */
+export const LOCAL_STACK_PARTS: ReadonlySet<PartName> = new Set(LOCAL_PORT_ROLES.map((role) => PORT_OWNER[role]));
 
 /** Why a part that up --local does not serve is skipped. */
 export const NOT_SERVED_LOCALLY = 'served by `loom-otel up --local`, which has no Prometheus/Grafana';

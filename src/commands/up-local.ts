@@ -11,10 +11,10 @@ import { FinishedTraces } from '../local/finished-traces.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
 import { valueAsJson, type StoredSpan } from '../local/model.js';
-import { LOCAL_PORT_NAMES, LOCAL_PORT_ROLES, startLocalStack, type LocalPortRole, type LocalStack } from '../local/stack.js';
+import { LOCAL_PORT_NAMES, startLocalStack, type LocalStack } from '../local/stack.js';
 import type { ReceiverEvent } from '../local/receiver.js';
 import { findStack, stackDir } from '../stack/manifest.js';
-import { buildStackModel, DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, DEPLOYMENT_ENV_VAR, PORT_FLAGS, type StackOptions } from '../stack/model.js';
+import { buildStackModel, DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, DEPLOYMENT_ENV_VAR, LOCAL_PORT_ROLES, PORT_FLAGS, type LocalPortRole, type StackOptions } from '../stack/model.js';
 import { parseInteger } from './parse.js';
 import { agentEnvironment, exportLines, formatTable } from './stack-output.js';
 

@@ -3,8 +3,6 @@
  * stored span never pins the request it came in.
  */
 
-export type AttributeType = 'string' | 'bool' | 'int' | 'double' | 'bytes' | 'array' | 'kvlist' | 'empty';
-
 /** One OTLP AnyValue. `int` is a number when it is a safe integer, else its decimal string. */
 export type TypedValue =
   | { type: 'string'; value: string }

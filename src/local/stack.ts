@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ActionError } from '../errors.js';
-import { PORT_FLAGS, type PortRole } from '../stack/model.js';
+import { LOCAL_PORT_ROLES, PORT_FLAGS, type LocalPortRole } from '../stack/model.js';
 import { healthHandler, metricsHandler } from './collector-endpoints.js';
 import { jaegerHandler } from './jaeger-http.js';
 import { otlpHttpHandler } from './otlp-http.js';
@@ -16,8 +16,6 @@ import { otlpTypes } from './proto.js';
 import { Receiver } from './receiver.js';
 
 /** The roles the local stack serves (Prometheus and Grafana are not part of it). */
-export type LocalPortRole = Extract<PortRole, 'otlpGrpc' | 'otlpHttp' | 'jaegerUi' | 'collectorMetrics' | 'collectorHealth'>;
-export const LOCAL_PORT_ROLES: readonly LocalPortRole[] = ['otlpGrpc', 'otlpHttp', 'jaegerUi', 'collectorMetrics', 'collectorHealth'];
 
 export const LOCAL_PORT_NAMES: Readonly<Record<LocalPortRole, string>> = {
   otlpGrpc: 'OTLP/gRPC',

@@ -14,7 +14,6 @@ import {
   describeGrpcStatus,
   describeHttpStatus,
   describeNetworkError,
-  grpcStatusName,
   noAnswerFailure,
   protocolMismatchFailure,
   type FailureContext,
@@ -410,9 +409,4 @@ function httpRequest(url: URL, method: 'GET' | 'POST', target: ProbeTarget, body
     });
     request.end(body);
   });
-}
-
-/** A readable summary of a gRPC status, for output. */
-export function grpcStatusLabel(code: number): string {
-  return `${grpcStatusName(code)} (${code})`;
 }

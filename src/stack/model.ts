@@ -81,6 +81,10 @@ export const PORT_OWNER: Readonly<Record<PortRole, PartName>> = {
   grafana: 'grafana',
 };
 
+/** The ports `loom-otel up --local` serves in-process: the collector's and Jaeger's query API (no Prometheus, no Grafana). */
+export type LocalPortRole = Extract<PortRole, 'otlpGrpc' | 'otlpHttp' | 'jaegerUi' | 'collectorMetrics' | 'collectorHealth'>;
+export const LOCAL_PORT_ROLES: readonly LocalPortRole[] = ['otlpGrpc', 'otlpHttp', 'jaegerUi', 'collectorMetrics', 'collectorHealth'];
+
 /** Everything a user chooses in `init`. Recorded in the stack manifest; the same options render the same files. */
 export interface StackOptions {
   /** Compose project name (`name:`), also the prefix of container and volume names. */

@@ -38,7 +38,6 @@ import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanProce
 
 /** The Rust side of Loom. */
 export const LOOM_CORE_SERVICE = 'loom-core';
-export const DEFAULT_TEST_SERVICE = 'loom-test-agent';
 /** Instrumentation scopes, as Loom's SDK and core name their tracers. */
 const PYTHON_SCOPE = 'loom';
 const CORE_SCOPE = 'loom_core';
