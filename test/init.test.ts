@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
@@ -172,6 +172,23 @@ describe('loom-otel init: bad values end with exit 2, name the flag, and write n
     const run = await runCli(['init', '--yes', '--dir', path.join(file, 'stack')]);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/--dir .*not a directory/);
+  });
+
+  it('a directory or a file where a generated file or folder goes is named with a fix, not a stack trace', async () => {
+    await mkdir(path.join(stack, 'docker-compose.yml'), { recursive: true });
+    const blocked = await init();
+    expect(blocked.exitCode).toBe(1);
+    expect(blocked.stderr).toContain(`Cannot read ${path.join(stack, 'docker-compose.yml')} (EISDIR)`);
+    expect(blocked.stderr).toMatch(/Fix: Move whatever is in its place out of the way/);
+    expect(blocked.stderr).not.toMatch(/Unexpected error|    at /);
+
+    await rm(path.join(stack, 'docker-compose.yml'), { recursive: true });
+    // A dangling link where the grafana folder goes: reading finds nothing, creating the folder fails.
+    await symlink(path.join(work.dir, 'nowhere', 'grafana'), path.join(stack, 'grafana'));
+    const unwritable = await init();
+    expect(unwritable.exitCode).toBe(1);
+    expect(unwritable.stderr).toMatch(/Cannot write .*grafana.provisioning.datasources.loom\.yaml \(E[A-Z]+\)/);
+    expect(unwritable.stderr).not.toMatch(/Unexpected error|    at /);
   });
 
   it.skipIf(!hasTool('setpriv'))('a --dir the user cannot write (run as nobody, since root may write anywhere)', async () => {

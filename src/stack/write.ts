@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ActionError } from '../errors.js';
 import { MANIFEST_FILE, serializeManifest, sha256, type StackManifest } from './manifest.js';
 import type { GeneratedFile } from './render/index.js';
 
@@ -45,8 +46,17 @@ export async function readIfExists(file: string): Promise<string | undefined> {
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw fileError('read', file, error);
   }
+}
+
+/** A file loom-otel cannot read or write (a directory in its place, a parent that is a file, no permission). */
+function fileError(verb: 'read' | 'write' | 'remove', file: string, error: unknown): ActionError {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new ActionError(
+    `Cannot ${verb} ${file} (${reason}).`,
+    'Move whatever is in its place out of the way, or fix its permissions, then run the command again.',
+  );
 }
 
 export async function planWrite(
@@ -89,15 +99,22 @@ function decide(current: string | undefined, next: string, recordedDigest: strin
 export async function applyPlan(plan: FilePlan): Promise<void> {
   for (const entry of plan.files) {
     const target = path.join(plan.dir, entry.path);
-    if (entry.file && (entry.action === 'create' || entry.action === 'update' || entry.action === 'overwrite')) {
-      await writeAtomic(target, entry.file.content, entry.file.mode);
-    } else if (entry.file && entry.action === 'unchanged') {
-      await ensureMode(target, entry.file.mode);
-    } else if (entry.action === 'remove') {
-      await rm(target, { force: true });
+    try {
+      if (entry.file && (entry.action === 'create' || entry.action === 'update' || entry.action === 'overwrite')) {
+        await writeAtomic(target, entry.file.content, entry.file.mode);
+      } else if (entry.file && entry.action === 'unchanged') {
+        await ensureMode(target, entry.file.mode);
+      } else if (entry.action === 'remove') {
+        await rm(target, { force: true });
+      }
+    } catch (error) {
+      throw fileError(entry.action === 'remove' ? 'remove' : 'write', target, error);
     }
   }
-  await writeAtomic(path.join(plan.dir, MANIFEST_FILE), serializeManifest(plan.manifest), 0o644);
+  const manifestPath = path.join(plan.dir, MANIFEST_FILE);
+  await writeAtomic(manifestPath, serializeManifest(plan.manifest), 0o644).catch((error: unknown) => {
+    throw fileError('write', manifestPath, error);
+  });
 }
 
 /** Temp file in the same directory, then rename: readers see the old file or the new one, never half of one. */
