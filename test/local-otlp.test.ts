@@ -315,6 +315,18 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
     expect(notHex.status).toBe(400);
     expect(((await notHex.json()) as { message: string }).message).toContain('traceId "not-hex" is not a hex string');
 
+    // An attribute value nested 20,000 arrays deep: past protobufjs's depth limit, and deep enough to overflow a recursive walk.
+    const levels = 20_000;
+    const deepValue = `${'{"arrayValue":{"values":['.repeat(levels)}{"stringValue":"x"}${']}}'.repeat(levels)}`;
+    const deeplyNested = await post(
+      local,
+      '/v1/traces',
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${'ab'.repeat(16)}","spanId":"${'cd'.repeat(8)}","attributes":[{"key":"deep","value":${deepValue}}]}]}]}]}`,
+      { 'Content-Type': 'application/json' },
+    );
+    expect(deeplyNested.status).toBe(400);
+    expect(await deeplyNested.json()).toEqual({ code: 3, message: expect.stringContaining('json: invalid ExportTraceServiceRequest: max depth exceeded') });
+
     const badGzip = await post(local, '/v1/traces', Buffer.from('not gzip at all'), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
     expect(badGzip.status).toBe(400);
     const brotli = await post(local, '/v1/traces', '{}', { 'Content-Type': 'application/json', 'Content-Encoding': 'br' });

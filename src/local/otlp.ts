@@ -16,19 +16,24 @@ export class MalformedRequestError extends Error {}
 const HEX_ID_KEYS = new Set(['traceId', 'spanId', 'parentSpanId']);
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
-function hexIdsToBytes(value: unknown): void {
-  if (Array.isArray(value)) {
-    for (const item of value) hexIdsToBytes(item);
-    return;
-  }
-  if (typeof value !== 'object' || value === null) return;
-  const record = value as Record<string, unknown>;
-  for (const [key, field] of Object.entries(record)) {
-    if (HEX_ID_KEYS.has(key) && typeof field === 'string') {
-      if (!HEX.test(field)) throw new MalformedRequestError(`${key} "${field.slice(0, 40)}" is not a hex string (OTLP/JSON writes ids in hex)`);
-      record[key] = Buffer.from(field, 'hex');
-    } else {
-      hexIdsToBytes(field);
+/** Iterative, so a deeply nested body reaches protobufjs's depth limit (a 400) instead of overflowing the stack. */
+function hexIdsToBytes(root: unknown): void {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      for (const item of value) pending.push(item); // not push(...value): a long array would exceed the argument limit
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    for (const [key, field] of Object.entries(record)) {
+      if (HEX_ID_KEYS.has(key) && typeof field === 'string') {
+        if (!HEX.test(field)) throw new MalformedRequestError(`${key} "${field.slice(0, 40)}" is not a hex string (OTLP/JSON writes ids in hex)`);
+        record[key] = Buffer.from(field, 'hex');
+      } else {
+        pending.push(field);
+      }
     }
   }
 }
