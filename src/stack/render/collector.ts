@@ -25,6 +25,11 @@ export function goDuration(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
 }
 
+/** Whether the collector thins the traces it sends to Jaeger (the metrics always see every span). */
+export function samplesJaegerTraces(model: StackModel): boolean {
+  return model.has('jaeger') && model.options.samplingPercent < 100;
+}
+
 export interface CollectorPipeline {
   receivers: string[];
   processors?: string[];
@@ -35,7 +40,7 @@ export function buildCollectorConfig(model: StackModel): Record<string, unknown>
   const { options } = model;
   const jaeger = model.has('jaeger');
   // Sampling only thins what Jaeger stores: spanmetrics always sees every span, so rates stay exact.
-  const sampled = jaeger && options.samplingPercent < 100;
+  const sampled = samplesJaegerTraces(model);
   const common = ['memory_limiter', 'resource'];
 
   const pipelines: Record<string, CollectorPipeline> = {
@@ -107,8 +112,6 @@ export function buildCollectorConfig(model: StackModel): Record<string, unknown>
 
 export function renderCollectorConfig(model: StackModel): string {
   const { options } = model;
-  const jaeger = model.has('jaeger');
-  const sampled = jaeger && options.samplingPercent < 100;
   const comments: KeyComment[] = [
     [['extensions'], 'health_check answers GET / with 200 while the collector runs (used by `loom-otel up` and `doctor`).\nInside a container it must listen on 0.0.0.0: since v0.104 the default is localhost.'],
     [['receivers'], 'OTLP in: gRPC on 4317 (what Loom agents use) and HTTP on 4318 (/v1/traces, /v1/metrics).'],
@@ -124,16 +127,16 @@ export function renderCollectorConfig(model: StackModel): string {
       'Turns every span into RED metrics: traces_span_metrics_calls_total and\ntraces_span_metrics_duration_milliseconds_* labelled service_name, span_name, span_kind,\nstatus_code and the Loom dimensions below (llm.model becomes the label llm_model).',
     ],
     [['exporters'], 'Where data goes out.'],
-    [['exporters', 'prometheus'], 'Serves the spanmetrics and the application metrics for Prometheus to scrape on :8889/metrics.'],
+    [['exporters', 'prometheus'], `Serves the spanmetrics and the application metrics for Prometheus to scrape on :${CONTAINER_PORTS.collectorMetrics}/metrics.`],
     [['exporters', 'debug'], 'Logs one line per batch: `docker compose logs otel-collector` shows that data arrives.'],
-    [['service', 'telemetry'], "The collector's own metrics on :8888/metrics (scraped by Prometheus)."],
+    [['service', 'telemetry'], `The collector's own metrics on :${CONTAINER_PORTS.collectorSelfMetrics}/metrics (scraped by Prometheus).`],
     [
       ['service', 'pipelines'],
       'A component does nothing unless a pipeline names it. spanmetrics is an exporter of the traces\npipeline and the receiver of metrics/spanmetrics.',
     ],
   ];
-  if (jaeger) comments.push([['exporters', JAEGER_EXPORTER], 'Sends traces to Jaeger over OTLP/gRPC on the compose network (plaintext inside it).']);
-  if (sampled) {
+  if (model.has('jaeger')) comments.push([['exporters', JAEGER_EXPORTER], 'Sends traces to Jaeger over OTLP/gRPC on the compose network (plaintext inside it).']);
+  if (samplesJaegerTraces(model)) {
     comments.push([
       ['processors', 'probabilistic_sampler'],
       `Keeps ${options.samplingPercent}% of traces, only in the pipeline to Jaeger: the metrics still count every span.`,

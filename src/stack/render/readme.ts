@@ -1,5 +1,6 @@
 /** README.md of the generated stack: what runs where, where the login is, how to point an agent at it, how to stop. */
 import { CONTAINER_PORTS, SERVICE_NAMES, type StackModel } from '../model.js';
+import { samplesJaegerTraces } from './collector.js';
 import { VOLUMES } from './compose.js';
 import { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_VAR } from './env.js';
 import { fillTemplate, readTemplate } from './template.js';
@@ -49,7 +50,7 @@ export function renderReadme(model: StackModel, files: readonly FileEntry[]): st
     network: `${options.name}_default`,
     containerEndpoint: `http://${SERVICE_NAMES.collector}:${CONTAINER_PORTS.otlpGrpc}`,
     samplingNote:
-      model.has('jaeger') && options.samplingPercent < 100
+      samplesJaegerTraces(model)
         ? `Jaeger keeps ${options.samplingPercent}% of traces; the metrics still count every span.`
         : undefined,
     fileList: files.map((file) => `- \`${file.path}\`: ${file.purpose}`).join('\n'),
