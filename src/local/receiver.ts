@@ -79,18 +79,18 @@ export class Receiver {
       return undefined;
     }
     const converted = this.convert(request);
-    const added = this.store.add(converted.spans);
+    const overTraceLimit = this.store.add(converted.spans);
     // Like the collector's spanmetrics, count every valid span, stored or not.
     for (const span of converted.spans) this.spanMetrics.record(span);
     this.stats.spansReceived += converted.spans.length + converted.rejected;
     if (converted.spans.length > 0) this.emit({ kind: 'spans', spans: converted.spans });
 
-    const refused = converted.rejected + added.refused;
+    const refused = converted.rejected + overTraceLimit;
     if (refused === 0) return undefined;
     this.stats.spansRefused += refused;
     const reasons = [...converted.reasons];
-    if (added.refused > 0) {
-      reasons.push(`${added.refused} span(s) over the ${this.store.limits.maxSpansPerTrace}-spans-per-trace limit of up --local`);
+    if (overTraceLimit > 0) {
+      reasons.push(`${overTraceLimit} span(s) over the ${this.store.limits.maxSpansPerTrace}-spans-per-trace limit of up --local`);
     }
     const reason = `${refused} span(s) not stored: ${reasons.join('; ')}`;
     this.emit({ kind: 'partial', transport, refused, reason });

@@ -29,14 +29,6 @@ export function storeLimits(maxTraces: number): TraceStoreLimits {
   };
 }
 
-export interface AddResult {
-  stored: number;
-  /** Spans refused because their trace already holds maxSpansPerTrace spans. */
-  refused: number;
-  /** Traces that received spans in this call. */
-  traceIds: Set<string>;
-}
-
 export class TraceStore {
   /** Insertion order is first-seen order: the first key is the oldest trace. */
   private readonly traces = new Map<string, StoredTrace>();
@@ -59,15 +51,16 @@ export class TraceStore {
     return this.evictedTraces;
   }
 
-  add(spans: readonly StoredSpan[]): AddResult {
-    const result: AddResult = { stored: 0, refused: 0, traceIds: new Set() };
+  /** Stores the spans; returns how many were refused because their trace already holds maxSpansPerTrace. */
+  add(spans: readonly StoredSpan[]): number {
+    let refused = 0;
     for (const span of spans) {
       let trace = this.traces.get(span.traceId);
       if (!trace) {
         trace = { traceId: span.traceId, spans: [], startUs: span.startUs, endUs: span.startUs + span.durationUs };
         this.traces.set(span.traceId, trace);
       } else if (trace.spans.length >= this.limits.maxSpansPerTrace) {
-        result.refused++;
+        refused++;
         continue;
       }
       trace.spans.push(span);
@@ -75,11 +68,9 @@ export class TraceStore {
       trace.endUs = Math.max(trace.endUs, span.startUs + span.durationUs);
       this.spans++;
       this.countOperation(span, 1);
-      result.stored++;
-      result.traceIds.add(span.traceId);
       this.evictOverLimits(span.traceId);
     }
-    return result;
+    return refused;
   }
 
   get(traceId: string): StoredTrace | undefined {
