@@ -2,7 +2,8 @@
  * docker-compose.yml (Compose Specification: no `version:`, a `name:`). Images come pinned from IMAGES,
  * host ports are bound to 127.0.0.1 unless --expose, config files are mounted read-only.
  */
-import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, type PartName, type PublishedPort, type StackModel } from '../model.js';
+import path from 'node:path';
+import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, type PublishedPort, type StackModel } from '../model.js';
 import { COLLECTOR_CONFIG_FILE, COLLECTOR_CONFIG_PATH } from './collector.js';
 import { GRAFANA_DASHBOARD_FILE, GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_PATH } from './grafana.js';
 import { JAEGER_CONFIG_FILE, JAEGER_CONFIG_PATH } from './jaeger.js';
@@ -26,28 +27,26 @@ function wgetHealthcheck(url: string) {
 }
 
 export function buildCompose(model: StackModel): Record<string, unknown> {
-  const ports = (name: PartName) => portMappings(model.part(name)?.ports ?? []);
-  const image = (name: PartName) => model.part(name)?.image;
   const services: Record<string, unknown> = {};
   const collector = model.part('collector');
   if (!collector) throw new Error('The stack model has no collector.');
+  const jaeger = model.part('jaeger');
 
   services[collector.service] = {
     image: collector.image,
     command: [`--config=${COLLECTOR_CONFIG_PATH}`],
     volumes: [`./${COLLECTOR_CONFIG_FILE}:${COLLECTOR_CONFIG_PATH}:ro`],
     environment: { [DEPLOYMENT_ENV_VAR]: `\${${DEPLOYMENT_ENV_VAR}:-${model.options.environment}}` },
-    ports: ports('collector'),
-    ...(model.has('jaeger') ? { depends_on: [model.part('jaeger')?.service] } : {}),
+    ports: portMappings(collector.ports),
+    ...(jaeger ? { depends_on: [jaeger.service] } : {}),
     restart: RESTART,
   };
-  const jaeger = model.part('jaeger');
   if (jaeger) {
     services[jaeger.service] = {
-      image: image('jaeger'),
+      image: jaeger.image,
       command: ['--config', JAEGER_CONFIG_PATH],
       volumes: [`./${JAEGER_CONFIG_FILE}:${JAEGER_CONFIG_PATH}:ro`],
-      ports: ports('jaeger'),
+      ports: portMappings(jaeger.ports),
       restart: RESTART,
     };
   }
@@ -56,7 +55,7 @@ export function buildCompose(model: StackModel): Record<string, unknown> {
     services[prometheus.service] = {
       image: prometheus.image,
       volumes: [`./${PROMETHEUS_CONFIG_FILE}:${PROMETHEUS_CONFIG_PATH}:ro`, `${VOLUMES.prometheus}:/prometheus`],
-      ports: ports('prometheus'),
+      ports: portMappings(prometheus.ports),
       healthcheck: wgetHealthcheck(`http://127.0.0.1:${CONTAINER_PORTS.prometheus}/-/ready`),
       restart: RESTART,
     };
@@ -70,14 +69,14 @@ export function buildCompose(model: StackModel): Record<string, unknown> {
       environment: {
         GF_USERS_ALLOW_SIGN_UP: 'false',
         GF_AUTH_ANONYMOUS_ENABLED: 'false',
-        ...(dashboards ? { GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: `${GRAFANA_DASHBOARDS_PATH}/${GRAFANA_DASHBOARD_FILE.split('/').pop()}` } : {}),
+        ...(dashboards ? { GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: `${GRAFANA_DASHBOARDS_PATH}/${path.posix.basename(GRAFANA_DASHBOARD_FILE)}` } : {}),
       },
       volumes: [
         `./grafana/provisioning:${GRAFANA_PROVISIONING_PATH}:ro`,
         ...(dashboards ? [`./grafana/dashboards:${GRAFANA_DASHBOARDS_PATH}:ro`] : []),
         `${VOLUMES.grafana}:/var/lib/grafana`,
       ],
-      ports: ports('grafana'),
+      ports: portMappings(grafana.ports),
       depends_on: model.parts.filter((p) => p.name === 'prometheus' || p.name === 'jaeger').map((p) => p.service),
       healthcheck: wgetHealthcheck(`http://127.0.0.1:${CONTAINER_PORTS.grafana}/api/health`),
       restart: RESTART,
