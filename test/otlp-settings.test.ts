@@ -64,6 +64,16 @@ describe('OTLP traces endpoint resolution', () => {
     expect(JSON.stringify(s.problems)).not.toContain('abc');
   });
 
+  it('drops headers the exporter could not send, naming the variable but never the value', () => {
+    const grpcHeaders = resolve({ OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%0Asecret1,x-ok=1,caf%C3%A9=%C3%A9' });
+    expect(grpcHeaders.headers.value).toEqual({ 'x-ok': '1' });
+    expect(grpcHeaders.problems.map((p) => p.variable)).toEqual(['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS']);
+    const http = resolve({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, { headers: ['x-ok=caf%C3%A9', 'Authorization: Bearer secret2=', 'x-bad=a%0Db'] });
+    expect(http.headers.value).toEqual({ 'x-ok': 'café' });
+    expect(http.problems.map((p) => p.variable)).toEqual(['--header', '--header']);
+    expect(JSON.stringify([grpcHeaders.problems, http.problems])).not.toMatch(/secret/);
+  });
+
   it('reads the timeout in milliseconds and rejects what is not a whole number', () => {
     expect(resolve({ OTEL_EXPORTER_OTLP_TIMEOUT: '2500' }).timeoutMs.value).toBe(2500);
     const bad = resolve({ OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2.5s' });

@@ -281,6 +281,33 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
     expect(run.stdout + run.stderr).not.toContain('wrong\n'); // header values are never printed
     expect(run.stdout).toContain('headers: x-api-key');
   });
+
+  it('a header gRPC metadata cannot carry is dropped with a warning by name, never crashing with its value', async () => {
+    const receiver = await grpcReceiver({ response: Buffer.alloc(0) });
+    const env = { ...cleanEnv(), OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%0AS3CRET-A,x-tenant=acme,Authorization: Bearer S3CRET-B=' };
+    const run = await runCli(['send-test-trace', '--endpoint', receiver.url, '--no-verify'], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(receiver.exports()).toBe(1);
+    expect(run.stderr).toContain('the value of header "authorization" has a character gRPC metadata cannot carry');
+    expect(run.stderr).toContain('a header name is not valid gRPC metadata');
+    expect(run.stdout).toContain('headers: x-tenant');
+    expect(run.stdout + run.stderr).not.toMatch(/S3CRET|Unexpected error/);
+  });
+
+  it('sends the headers it prints: a traces-specific list replaces the generic one, as in Loom\'s Python SDK', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const url = await httpServer(async (request, response) => {
+      await readBody(request);
+      seen.push(request.headers);
+      response.statusCode = 200;
+      response.end();
+    });
+    const env = { ...cleanEnv(), OTEL_EXPORTER_OTLP_HEADERS: 'x-generic=1', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-traces=2' };
+    const run = await runCli(['send-test-trace', '--endpoint', url, '--protocol', 'http/protobuf', '--no-verify'], { env });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toContain('headers: x-traces');
+    expect(seen.map((headers) => [headers['x-traces'], headers['x-generic']])).toEqual([['2', undefined]]);
+  });
 });
 
 describe.runIf(requireTool('openssl', 'apt-get install openssl'))('send-test-trace: TLS', () => {

@@ -211,14 +211,14 @@ export function resolveOtlpTraceSettings(input: ResolveInput = {}): OtlpTraceSet
   const headersEnv = fromEnv(env, 'HEADERS');
   if (headersEnv) {
     const parsed = parseKeyValueList(headersEnv.value);
-    headers = { value: parsed.entries, source: `env ${headersEnv.name}` };
+    headers = { value: sendableHeaders(parsed.entries, protocol.value, headersEnv.name, problems), source: `env ${headersEnv.name}` };
     for (const entry of parsed.malformed) {
       problems.push({ variable: headersEnv.name, message: `${entry}; it was ignored`, fix: 'Write headers as key=value pairs separated by commas, values percent-encoded.' });
     }
   }
   if (flags.headers?.length) {
     const parsed = parseKeyValueList(flags.headers.join(','));
-    headers = { value: { ...headers.value, ...parsed.entries }, source: 'flag --header' };
+    headers = { value: { ...headers.value, ...sendableHeaders(parsed.entries, protocol.value, '--header', problems) }, source: 'flag --header' };
     for (const entry of parsed.malformed) {
       problems.push({ variable: '--header', message: entry, fix: 'Write --header key=value.' });
     }
@@ -280,6 +280,39 @@ function safePathname(endpoint: string): string {
   } catch {
     return '';
   }
+}
+
+/** HTTP header names are tokens; values may not hold control characters (Node's http rejects them). */
+const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HTTP_HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** gRPC metadata (as @grpc/grpc-js checks it, after lowercasing the key): text keys and printable ASCII values. */
+const GRPC_METADATA_KEY = /^[0-9a-z_.-]+$/;
+const GRPC_METADATA_VALUE = /^[\x20-\x7e]*$/;
+
+/**
+ * Why the exporter for `protocol` could not send this header. Neither a bad name nor the value is quoted:
+ * a name such as "Authorization: Bearer abc" (curl's syntax) holds the secret.
+ */
+function unsendableHeader(name: string, value: string, protocol: OtlpProtocol): string | undefined {
+  const grpc = protocol === 'grpc';
+  const key = name.toLowerCase();
+  const validName = grpc ? GRPC_METADATA_KEY.test(key) && !key.endsWith('-bin') : HTTP_HEADER_NAME.test(name);
+  if (!validName) return `a header name is not valid ${grpc ? 'gRPC metadata (letters, digits, "-", "_", "."; not ending in -bin)' : 'in HTTP'}`;
+  if (!(grpc ? GRPC_METADATA_VALUE : HTTP_HEADER_VALUE).test(value)) {
+    return `the value of header "${name}" has a character ${grpc ? 'gRPC metadata cannot carry (printable ASCII only)' : 'HTTP forbids (a control character such as a newline)'}`;
+  }
+  return undefined;
+}
+
+/** Drops the headers the exporter could not send: left in, they make it throw with the secret value in its message. */
+function sendableHeaders(entries: Record<string, string>, protocol: OtlpProtocol, variable: string, problems: SettingProblem[]): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(entries)) {
+    const reason = unsendableHeader(name, value, protocol);
+    if (reason) problems.push({ variable, message: `${reason}; it was ignored`, fix: 'Write each header as name=value with the value percent-encoded, e.g. authorization=Bearer%20<token>.' });
+    else kept[name] = value;
+  }
+  return kept;
 }
 
 /** Header names only, for output: values are secrets. */

@@ -74,6 +74,21 @@ async function readPem(setting: { value: string; source: string } | undefined): 
   }
 }
 
+/**
+ * The exporters read OTEL_EXPORTER_OTLP_* themselves when constructed and merge what they find (headers we
+ * dropped as unsendable, a generic header beside a traces-specific list) into our settings. Hide those
+ * variables while one is built, so it sends exactly what the settings say and what we print.
+ */
+function withoutOtlpVariables<T>(build: () => T): T {
+  const hidden = Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_EXPORTER_OTLP_'));
+  for (const [name] of hidden) delete process.env[name];
+  try {
+    return build();
+  } finally {
+    for (const [name, value] of hidden) process.env[name] = value;
+  }
+}
+
 async function createExporter(settings: OtlpTraceSettings, concurrency: number): Promise<SpanExporter> {
   const [ca, key, cert] = await Promise.all([
     readPem(settings.certificateFile),
@@ -91,9 +106,8 @@ async function createExporter(settings: OtlpTraceSettings, concurrency: number):
     const [{ OTLPTraceExporter }, grpc] = await Promise.all([import('@opentelemetry/exporter-trace-otlp-grpc'), import('@grpc/grpc-js')]);
     const metadata = new grpc.Metadata();
     for (const [name, value] of Object.entries(settings.headers.value)) metadata.set(name, value);
-    // Credentials are always given, so the exporter never re-derives TLS from OTEL_* variables we already resolved.
     const credentials = settings.tls.value ? grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null) : grpc.credentials.createInsecure();
-    return new OTLPTraceExporter({ ...common, metadata, credentials, compression });
+    return withoutOtlpVariables(() => new OTLPTraceExporter({ ...common, metadata, credentials, compression }));
   }
   const options = {
     ...common,
@@ -103,10 +117,10 @@ async function createExporter(settings: OtlpTraceSettings, concurrency: number):
   };
   if (settings.protocol.value === 'http/protobuf') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
-    return new OTLPTraceExporter(options);
+    return withoutOtlpVariables(() => new OTLPTraceExporter(options));
   }
   const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-  return new OTLPTraceExporter(options);
+  return withoutOtlpVariables(() => new OTLPTraceExporter(options));
 }
 
 interface ResponseFinish {
