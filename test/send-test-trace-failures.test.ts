@@ -308,6 +308,13 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
     expect(run.stdout).toContain('headers: x-traces');
     expect(seen.map((headers) => [headers['x-traces'], headers['x-generic']])).toEqual([['2', undefined]]);
   });
+
+  it('--header in curl syntax is refused without quoting the secret back', async () => {
+    const run = await send('--endpoint', await refusedPort(), '--header', 'Authorization: Bearer S3CRET', '--no-verify');
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/--header takes key=value/);
+    expect(run.stdout + run.stderr).not.toContain('S3CRET');
+  });
 });
 
 describe.runIf(requireTool('openssl', 'apt-get install openssl'))('send-test-trace: TLS', () => {

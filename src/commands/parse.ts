@@ -32,11 +32,14 @@ export function parseSeconds(flag: string, value: string, maxSeconds = 86_400): 
   return Math.round(n * 1000);
 }
 
-/** Collects a repeatable `key=value` flag. */
-export function collectKeyValue(flag: string) {
+/** Collects a repeatable `key=value` flag. A `secret` flag's text is never quoted back (`--header "Authorization: Bearer ..."`). */
+export function collectKeyValue(flag: string, options: { secret?: boolean } = {}) {
   return (value: string, previous: string[] = []): string[] => {
     const eq = value.indexOf('=');
-    if (eq <= 0) throw new UsageError(`${flag} takes key=value, not "${value}".`, `For example ${flag} team=search.`);
+    if (eq <= 0) {
+      if (options.secret) throw new UsageError(`${flag} takes key=value, and one has no "=" (its text is not shown: it may hold a secret).`, `For example ${flag} authorization=Bearer%20<token>.`);
+      throw new UsageError(`${flag} takes key=value, not "${value}".`, `For example ${flag} team=search.`);
+    }
     return [...previous, value];
   };
 }

@@ -40,7 +40,7 @@ export function registerSendTestTrace(program: Command): void {
     .option('--dir <path>', 'stack directory whose manifest gives the endpoint and backend URLs (default ./observability)')
     .option('--endpoint <url>', 'OTLP endpoint (default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, the stack manifest, http://localhost:4317)')
     .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')} (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)`)
-    .option('--header <key=value>', 'header sent with the export, repeatable (added to OTEL_EXPORTER_OTLP_HEADERS)', collectKeyValue('--header'))
+    .option('--header <key=value>', 'header sent with the export, repeatable (added to OTEL_EXPORTER_OTLP_HEADERS)', collectKeyValue('--header', { secret: true }))
     .option('--insecure', 'plaintext for an endpoint given without a scheme')
     .option('--timeout <seconds>', 'export timeout (default: OTEL_EXPORTER_OTLP_TIMEOUT, else 10)')
     .option('--service <name>', `service.name of the agent side (default: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, "${DEFAULT_SERVICE}")`)
