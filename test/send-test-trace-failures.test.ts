@@ -294,7 +294,7 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
     expect(run.stdout + run.stderr).not.toMatch(/S3CRET|Unexpected error/);
   });
 
-  it('sends the headers it prints: a traces-specific list replaces the generic one, as in Loom\'s Python SDK', async () => {
+  it('sends the headers it prints: a traces-specific list replaces the generic one (the OTel JS exporter alone would merge them)', async () => {
     const seen: http.IncomingHttpHeaders[] = [];
     const url = await httpServer(async (request, response) => {
       await readBody(request);
