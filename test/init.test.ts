@@ -297,6 +297,9 @@ describe('loom-otel init: re-running, --check and --force', () => {
     const run = await init('--no-grafana', '--no-jaeger');
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/Left alone:.*jaeger\.yaml/);
+    // --force never deletes an edited file, so the fix must not promise it.
+    expect(run.stderr).toMatch(/jaeger\.yaml is no longer generated .*\nFix: nothing in the stack uses it now; delete it/);
+    expect(run.stderr).not.toMatch(/--force/);
     const files = await snapshot(stack);
     expect(files['grafana/dashboards/loom-agents.json']).toBeUndefined();
     expect(files['jaeger.yaml']).toBe(edited);

@@ -136,13 +136,20 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
   } else {
     printSummary(ctx, dir, plan.files, rendering.model, warnings);
   }
-  if (kept.length > 0) {
-    ctx.err(
-      `${ctx.style.yellow('Left alone:')} ${kept.map((f) => f.path).join(', ')} ${kept.length === 1 ? 'was' : 'were'} changed since loom-otel wrote ${kept.length === 1 ? 'it' : 'them'}.`,
-    );
+  const edited = kept.filter((f) => f.action === 'keep-edited').map((f) => f.path);
+  const obsolete = kept.filter((f) => f.action === 'keep-obsolete').map((f) => f.path);
+  if (edited.length > 0) {
+    ctx.err(`${ctx.style.yellow('Left alone:')} ${edited.join(', ')} ${edited.length === 1 ? 'was' : 'were'} changed since loom-otel wrote ${edited.length === 1 ? 'it' : 'them'}.`);
     ctx.err(`${ctx.style.bold('Fix:')} see the differences with \`loom-otel init --check --dir ${dir}\`; re-run with --force to overwrite edited files.`);
-    process.exitCode = ExitCode.Failed;
   }
+  // --force never deletes a file the user edited, so the fix for these is the user's own decision.
+  if (obsolete.length > 0) {
+    ctx.err(
+      `${ctx.style.yellow('Left alone:')} ${obsolete.join(', ')} ${obsolete.length === 1 ? 'is' : 'are'} no longer generated (a part was left out) but ${obsolete.length === 1 ? 'was' : 'were'} changed since loom-otel wrote ${obsolete.length === 1 ? 'it' : 'them'}.`,
+    );
+    ctx.err(`${ctx.style.bold('Fix:')} nothing in the stack uses ${obsolete.length === 1 ? 'it' : 'them'} now; delete ${obsolete.length === 1 ? 'it' : 'them'} if you no longer need your changes.`);
+  }
+  if (kept.length > 0) process.exitCode = ExitCode.Failed;
 }
 
 type Ctx = import('../output/context.js').OutputContext;
