@@ -321,6 +321,10 @@ describe('loom-otel init: re-running, --check and --force', () => {
     const run = await init();
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('loom-otel.json is not valid JSON');
+    // --check writes nothing, so --force changes nothing there: the manifest is still reported as broken.
+    const checked = await init('--check', '--force');
+    expect(checked.exitCode).toBe(1);
+    expect(checked.stderr).toContain('loom-otel.json is not valid JSON');
     const forced = await init('--force');
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect(JSON.parse(await read('loom-otel.json')).tool).toBe('loom-otel');

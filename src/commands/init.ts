@@ -82,7 +82,8 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
   const dir = manifest.stackDir(string('dir'));
 
   if (!check) await scaffold.checkDirectoryWritable(dir);
-  const existing = await scaffold.loadExistingStack(dir, force);
+  // --check writes nothing, so --force must not hide a broken manifest from it.
+  const existing = await scaffold.loadExistingStack(dir, force && !check);
   let chosen = options.resolveOptions(scaffold.baseOptions(existing), overrides);
 
   if (ctx.interactive && !check) {
