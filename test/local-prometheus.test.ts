@@ -152,4 +152,26 @@ describe('up --local span metrics', () => {
     expect(byLe['2500']).toBe('2'); // and the 1.2 s one
     expect(byLe['+Inf']).toBe('2');
   });
+
+  it('stops adding series at 10000 label sets and says how many spans it left out', async () => {
+    const local = await startLocal(['--quiet']);
+    const now = String(BigInt(Date.now()) * 1_000_000n);
+    // 10,003 distinct span names (the mistake of putting an id in the name), one trace each.
+    const spans = Array.from({ length: 10_003 }, (_, i) => ({
+      traceId: (i + 1).toString(16).padStart(32, '0'),
+      spanId: '01'.repeat(8),
+      name: `tool.invoke ${i}`,
+      startTimeUnixNano: now,
+      endTimeUnixNano: now,
+    }));
+    const body = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'id-in-name' } }] }, scopeSpans: [{ spans }] }] };
+    const response = await fetch(local.url('otlpHttp', '/v1/traces'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status).toBe(200);
+    const exposition = await (await fetch(local.url('collectorMetrics', '/metrics'))).text();
+    expect(exposition.match(/^traces_span_metrics_calls_total\{/gm)).toHaveLength(10_000);
+
+    const stopped = await local.stop();
+    expect(stopped.exitCode).toBe(0);
+    expect(stopped.events.at(-1)).toMatchObject({ event: 'stopped', spansReceived: 10_003, spansNotInMetrics: 3 });
+  });
 });

@@ -11,6 +11,7 @@ import { FinishedTraces } from '../local/finished-traces.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
 import { valueAsJson, type StoredSpan } from '../local/model.js';
+import { MAX_SERIES } from '../local/span-metrics.js';
 import { LOCAL_PORT_NAMES, startLocalStack, type LocalStack } from '../local/stack.js';
 import type { ReceiverEvent } from '../local/receiver.js';
 import { findStack, stackDir } from '../stack/manifest.js';
@@ -206,6 +207,7 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
     metricPoints: stats.metricPoints,
     logRecords: stats.logRecords,
     requestsRefused: stats.requestsRefused,
+    spansNotInMetrics: stack.receiver.spanMetrics.droppedSpans,
   };
   if (ctx.json) {
     ctx.out(JSON.stringify({ event: 'stopped', ...summary }));
@@ -216,6 +218,12 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
       `${summary.tracesKept} traces kept (${summary.tracesEvicted} evicted), ${summary.metricPoints} metric points, ` +
       `${summary.logRecords} log records, ${summary.requestsRefused} requests refused.`,
   );
+  if (summary.spansNotInMetrics > 0) {
+    ctx.err(
+      `${ctx.style.yellow('!')} ${summary.spansNotInMetrics} spans were left out of the span metrics: they already had ${MAX_SERIES} label sets ` +
+        '(span names that carry ids or other unbounded values make a label set each).',
+    );
+  }
 }
 
 export async function runUpLocal(options: Record<string, unknown>, command: Command): Promise<void> {

@@ -92,12 +92,8 @@ export class SpanMetrics {
   private nextResourceId = 1;
   /** target_info per job+instance: the exporter emits one for every resource that has both. */
   private readonly targets = new Map<string, string>();
-  /** Spans not counted because MAX_SERIES label sets already exist. */
+  /** Spans not counted because MAX_SERIES label sets already exist (reported when up --local stops). */
   droppedSpans = 0;
-
-  get seriesCount(): number {
-    return this.series.size;
-  }
 
   private resourceLabels(resource: SpanResource): ResourceLabels | null {
     let labels = this.resources.get(resource);

@@ -43,10 +43,6 @@ export class TraceStore {
     return this.traces.size;
   }
 
-  get spanCount(): number {
-    return this.spans;
-  }
-
   get evicted(): number {
     return this.evictedTraces;
   }
