@@ -151,6 +151,41 @@ describe('doctor --dir: a stack that is down (stand-in docker)', () => {
     expect(noCompose.check('engine.compose')).toMatchObject({ status: 'fail' });
     expect(noCompose.check('engine.compose')?.fix).toContain('Compose');
   });
+
+  it('a stand-in `docker info` that never answers is reported as stuck, and not asked again who holds a port', async () => {
+    const temp = await tempDir();
+    cleanups.push(temp.cleanup);
+    // Without ss, only the engine could name a port's holder.
+    const engine = await installStandIn(temp.dir, ['docker']);
+    const dir = path.join(temp.dir, 'observability');
+    const holder = net.createServer((socket) => socket.resume());
+    const port = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as net.AddressInfo).port)));
+    cleanups.push(() => new Promise((resolve) => holder.close(() => resolve())));
+    await initStack(dir, { grafana: port });
+    const { run, check } = await doctor(dir, engine.env({ STANDIN_HANG: 'info' }), ['--timeout', '1']);
+    expect(run.exitCode).toBe(1);
+    expect(check('engine.running')).toMatchObject({ status: 'fail' });
+    expect(check('engine.running')?.detail).toContain('`docker info` did not answer within 1000 ms');
+    expect(check(`engine.ports.${port}`)).toMatchObject({ status: 'fail' });
+    expect((await engine.calls()).filter((call) => call.args[0] === 'ps')).toEqual([]);
+  });
+
+  it('a stand-in `docker compose version` that never answers is named as stuck, not as a missing plugin', async () => {
+    const temp = await tempDir();
+    cleanups.push(temp.cleanup);
+    const engine = await installStandIn(temp.dir, ['docker', 'docker-compose']);
+    const dir = path.join(temp.dir, 'observability');
+    await initStack(dir);
+    const { run, check } = await doctor(dir, engine.env({ STANDIN_HANG: 'compose-version' }), ['--timeout', '1']);
+    expect(run.exitCode).toBe(1);
+    const compose = check('engine.compose');
+    expect(compose).toMatchObject({ status: 'fail' });
+    expect(compose?.detail).toContain('`docker compose version` did not answer within');
+    expect(compose?.detail).not.toContain('without the Compose plugin');
+    expect(compose?.fix).toContain('Restart the engine');
+    // The timeout was spent on docker: no other engine is started after doctor has reported.
+    expect((await engine.calls()).map((call) => call.name)).not.toContain('docker-compose');
+  });
 });
 
 describe('doctor --dir: a stack edited into faults', () => {

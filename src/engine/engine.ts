@@ -54,7 +54,7 @@ export function composeLabel(engine: Pick<Engine, 'compose'>): string {
 /** What asking one engine for its Compose version found. */
 type Finding =
   | { status: 'ok'; engine: Engine }
-  | { status: 'missing' | 'no-compose' | 'obsolete'; detail: string };
+  | { status: 'missing' | 'no-compose' | 'obsolete' | 'no-answer'; detail: string };
 
 const CANDIDATES: Readonly<Record<EngineName, { compose: readonly string[]; cli: 'docker' | 'podman' }>> = {
   docker: { compose: ['docker', 'compose'], cli: 'docker' },
@@ -71,6 +71,8 @@ async function probe(name: EngineName, timeoutMs: number): Promise<Finding> {
   const candidate = CANDIDATES[name];
   const result = await runCommand([...candidate.compose, 'version'], { timeoutMs });
   if (result.missing) return { status: 'missing', detail: `${candidate.compose[0]} is not installed` };
+  // Killed at the timeout: it is stuck, which says nothing about whether Compose is installed.
+  if (result.timedOut) return { status: 'no-answer', detail: `\`${composeLabel(candidate)} version\` did not answer within ${(timeoutMs / 1000).toFixed(1)} s` };
   const version = parseVersion(`${result.stdout}\n${result.stderr}`);
   if (result.exitCode !== 0 || !version) {
     const detail =
@@ -96,27 +98,38 @@ const INSTALL_FIX =
   'Install Docker with the Compose plugin (Docker Desktop, or `docker-compose-plugin` from Docker\'s apt/dnf repository) or Podman, ' +
   'or run `loom-otel up --local` to run the stack in this process without Docker.';
 
+/** Longest one `compose version` may take: it answers at once unless the engine is stuck. */
+const VERSION_TIMEOUT_MS = 15_000;
+
 /**
- * The engine to use: the one asked for, else the first that answers in ENGINE_NAMES order. `timeoutMs`
- * bounds each `compose version` call (the child is killed then), so a hung engine cannot hold us.
+ * The engine to use: the one asked for, else the first that answers in ENGINE_NAMES order. Each
+ * `compose version` call is killed after VERSION_TIMEOUT_MS, so a hung engine cannot hold us; `timeoutMs`
+ * bounds the whole detection (no engine is asked once it has passed).
  */
 export async function detectEngine(choice?: EngineName, options: { timeoutMs?: number } = {}): Promise<Engine> {
   const names = choice ? [choice] : ENGINE_NAMES;
+  const deadline = Date.now() + (options.timeoutMs ?? VERSION_TIMEOUT_MS * names.length);
   const findings: Finding[] = [];
   for (const name of names) {
-    const finding = await probe(name, options.timeoutMs ?? 15_000);
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    const finding = await probe(name, Math.min(VERSION_TIMEOUT_MS, left));
     if (finding.status === 'ok') return finding.engine;
     findings.push(finding);
   }
   const details = findings.map((f) => (f.status === 'ok' ? '' : f.detail));
   const obsolete = findings.some((f) => f.status === 'obsolete');
-  const allMissing = findings.every((f) => f.status === 'missing');
+  // Engines left unasked at the deadline may be installed.
+  const allMissing = findings.length === names.length && findings.every((f) => f.status === 'missing');
   const message = allMissing
     ? choice
       ? `${details[0]}.`
       : 'No container engine found: docker, docker-compose and podman are not installed.'
     : `No usable Compose found: ${details.join('; ')}.`;
-  const fix = obsolete
+  const stuck = findings.some((f) => f.status === 'no-answer');
+  const fix = stuck
+    ? 'Restart the engine that did not answer (Docker Desktop, `sudo systemctl restart docker`, or `podman machine stop && podman machine start`), then re-run. Or run `loom-otel up --local` to run the stack without Docker.'
+    : obsolete
     ? 'Install Compose v2: the Docker Compose plugin (`docker compose`; Debian/Ubuntu: `apt install docker-compose-plugin` from Docker\'s repository, or Docker Desktop). Or run `loom-otel up --local` to run the stack without Docker.'
     : INSTALL_FIX;
   throw new ActionError(message, fix);

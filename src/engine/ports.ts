@@ -13,9 +13,11 @@ const CONTAINER_PROXIES = new Set(['docker-proxy', 'rootlessport', 'rootlesskit'
 
 /**
  * The stack's ports that something else holds. Ports of parts whose container is running are this
- * stack's own (an `up` of a stack that is already up) and are not checked.
+ * stack's own (an `up` of a stack that is already up) and are not checked. `timeoutMs` bounds the
+ * look-up of who holds them.
  */
 export async function findPortConflicts(model: StackModel, runningServices: ReadonlySet<string>, engine?: Engine, timeoutMs = 10_000): Promise<PortConflict[]> {
+  const deadline = Date.now() + timeoutMs;
   const candidates = model.parts.filter((part) => !runningServices.has(part.service)).flatMap((part) => part.ports);
   const taken = (
     await Promise.all(candidates.map(async (port) => ((await isPortTaken(port.hostIp, port.host)) ? port : undefined)))
@@ -24,7 +26,7 @@ export async function findPortConflicts(model: StackModel, runningServices: Read
   const listeners = await listeningProcesses(timeoutMs);
   return Promise.all(
     taken.map(async (port) => {
-      const holder = await describeHolder(port.host, listeners.get(port.host), engine, timeoutMs);
+      const holder = await describeHolder(port.host, listeners.get(port.host), engine, Math.max(1, deadline - Date.now()));
       return { port: port.host, role: port.role, ...(holder ? { holder } : {}) };
     }),
   );

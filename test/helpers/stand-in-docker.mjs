@@ -10,12 +10,16 @@
 //   STANDIN_PS, STANDIN_PS_AFTER_UP   stdout of `compose ps` before / after an `up` was recorded
 //   STANDIN_LOGS                  the log lines `compose logs` prints for any service
 //   STANDIN_PUBLISHERS            JSON {"port": "container name"} answered by `ps --filter publish=port`
+//   STANDIN_HANG=compose-version|info   that command never answers (a stuck engine), until it is killed
 import { appendFileSync, readFileSync } from 'node:fs';
 
 const name = process.env.STANDIN_NAME ?? 'docker';
 const args = process.argv.slice(2);
 const env = process.env;
 if (env.STANDIN_LOG) appendFileSync(env.STANDIN_LOG, `${JSON.stringify({ name, args })}\n`);
+
+/** Keeps the process alive without answering, as a stuck engine does; the caller must kill it. */
+const hang = () => setInterval(() => undefined, 60_000);
 
 const out = (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 const fail = (text, code = 1) => {
@@ -52,6 +56,7 @@ function compose(rest) {
   while (rest[0] === '-f' || rest[0] === '--project-directory' || rest[0] === '-p') globals.push(rest.shift(), rest.shift());
   const [command, ...options] = rest;
   if (command === 'version') {
+    if (env.STANDIN_HANG === 'compose-version') return hang();
     if (env.STANDIN_COMPOSE === 'absent' && name !== 'docker-compose') {
       if (name === 'podman') fail('Error: looking up compose provider failed\n7 errors occurred:\n\t* exec: "docker-compose": executable file not found in $PATH');
       fail("docker: unknown command: docker compose\n\nRun 'docker --help' for more information");
@@ -105,8 +110,11 @@ if (name === 'docker-compose') {
 } else if (args[0] === 'compose') {
   compose(args.slice(1));
 } else if (args[0] === 'info') {
-  daemonCheck();
-  out(name === 'podman' ? 'host:\n  arch: amd64\nversion:\n  Version: 5.2.2' : 'Client:\n Version: 27.3.1\nServer:\n Server Version: 27.3.1');
+  if (env.STANDIN_HANG === 'info') hang();
+  else {
+    daemonCheck();
+    out(name === 'podman' ? 'host:\n  arch: amd64\nversion:\n  Version: 5.2.2' : 'Client:\n Version: 27.3.1\nServer:\n Server Version: 27.3.1');
+  }
 } else if (args[0] === 'ps') {
   daemonCheck();
   const publish = args.find((a) => a.startsWith('publish='))?.slice('publish='.length);
