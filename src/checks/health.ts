@@ -53,17 +53,19 @@ export async function waitUntilHealthy(model: StackModel, options: WaitOptions):
   const intervalMs = options.intervalMs ?? 500;
   return Promise.all(
     model.parts.map(async (part): Promise<PartHealth> => {
-      let health: PartHealth = { part, healthy: false, detail: 'not checked yet' };
+      let health: PartHealth | undefined;
       while (!options.signal?.aborted) {
         const remaining = deadline - Date.now();
         if (remaining <= 0) break;
         const result = await checkPartHealth(part, Math.min(ATTEMPT_TIMEOUT_MS, remaining));
+        // An attempt cut short by the deadline ("no answer within 1 ms") says less than the answer before it.
+        if (!result.healthy && health && Date.now() >= deadline) break;
         health = { part, ...result, ...(result.healthy ? { healthyAfterMs: Date.now() - started } : {}) };
         options.onUpdate?.(health);
         if (result.healthy) break;
         await delay(Math.min(intervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
       }
-      return health;
+      return health ?? { part, healthy: false, detail: 'not checked yet' };
     }),
   );
 }
