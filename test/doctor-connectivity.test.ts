@@ -132,6 +132,27 @@ describe('doctor: TLS', () => {
     expect(run.exitCode).toBe(0);
   });
 
+  it('TLS on the wrong port: gRPC to an HTTPS-only server, OTLP/HTTP to a gRPC-only one (ALPN refused)', async () => {
+    const env = { OTEL_EXPORTER_OTLP_CERTIFICATE: cert.certFile };
+    const httpsPort = await otlpHttpServer({ status: 200, tls: cert });
+    const grpcToHttps = await doctor(['--endpoint', `https://localhost:${httpsPort}`], env);
+    expect(grpcToHttps.run.exitCode).toBe(1);
+    expect(grpcToHttps.report.probe?.failure?.kind).toBe('http1-on-grpc-port');
+    expect(grpcToHttps.failed?.id).toBe('connectivity.tls');
+    expect(grpcToHttps.failed?.fix).toContain('http/protobuf');
+
+    const grpcPort = await grpcServer({ code: 0, tls: cert });
+    const httpToGrpc = await doctor(['--endpoint', `https://localhost:${grpcPort}`, '--protocol', 'http/protobuf'], env);
+    expect(httpToGrpc.run.exitCode).toBe(1);
+    expect(httpToGrpc.report.probe?.failure?.kind).toBe('grpc-on-http-port');
+    expect(httpToGrpc.failed?.fix).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
+
+    const noAlpnPort = await tlsServer(cert, []);
+    const grpcWithoutH2 = await doctor(['--endpoint', `https://localhost:${noAlpnPort}`], env);
+    expect(grpcWithoutH2.report.probe?.failure?.kind).toBe('http1-on-grpc-port');
+    expect(grpcWithoutH2.failed?.detail).toContain('speaks HTTP/1.1, not gRPC');
+  });
+
   it('a CA file that does not exist is named, not a crash', async () => {
     const port = await grpcServer({ code: 0, tls: cert });
     const { run, report } = await doctor(['--endpoint', `https://127.0.0.1:${port}`], { OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' });

@@ -93,9 +93,9 @@ export function http2Server(): Promise<number> {
   return track(server);
 }
 
-/** A bare TLS server (any protocol). */
-export function tlsServer(files: TlsFiles): Promise<number> {
-  return track(tls.createServer({ key: files.key, cert: files.cert, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => socket.on('error', () => undefined)));
+/** A bare TLS server (any protocol); `alpn: []` negotiates no application protocol, like an older HTTPS proxy. */
+export function tlsServer(files: TlsFiles, alpn = ['h2', 'http/1.1']): Promise<number> {
+  return track(tls.createServer({ key: files.key, cert: files.cert, ALPNProtocols: alpn }, (socket) => socket.on('error', () => undefined)));
 }
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';

@@ -127,7 +127,8 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
     if (target.tls) {
       await run('tls', async () => {
         const alpn = await tlsHandshake(address, port, host, target.protocol === 'grpc' ? ['h2'] : ['http/1.1'], files, remaining(), ctx);
-        if (target.protocol === 'grpc' && alpn !== 'h2') throw new StepFailed(protocolMismatchFailure('not-grpc', ctx));
+        // Without h2 in ALPN the server speaks HTTP/1.1 over TLS (an HTTPS or OTLP/HTTP port), not gRPC.
+        if (target.protocol === 'grpc' && alpn !== 'h2') throw new StepFailed(protocolMismatchFailure('http1-on-grpc-port', ctx));
         return { value: undefined, detail: `TLS handshake done${alpn ? ` (ALPN ${alpn})` : ''}` };
       });
     } else {
@@ -234,7 +235,14 @@ function tlsHandshake(host: string, port: number, servername: string, alpn: stri
       clearTimeout(timer);
       socket.destroy();
       // A plaintext server answers the ClientHello with bytes that are not a TLS record.
-      reject(/wrong version number|packet length too long|unknown protocol/i.test(error.message) ? new StepFailed(describeNetworkError({ code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: error.message }, ctx)) : error);
+      if (/wrong version number|packet length too long|unknown protocol/i.test(error.message)) {
+        reject(new StepFailed(describeNetworkError({ code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: error.message }, ctx)));
+      } else if (/no application protocol/i.test(error.message)) {
+        // The server refused every protocol offered in ALPN: an HTTPS-only port for h2, an HTTP/2-only (gRPC) port for http/1.1.
+        reject(new StepFailed(protocolMismatchFailure(alpn.includes('h2') ? 'http1-on-grpc-port' : 'grpc-on-http-port', ctx)));
+      } else {
+        reject(error);
+      }
     });
   });
 }
