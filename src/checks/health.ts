@@ -106,9 +106,13 @@ function parseJson(body: string): Record<string, unknown> | undefined {
 }
 
 /** One GET, never throwing: the status, headers and (at most 64 KiB of) body, or why there was no answer. */
-export function httpGet(url: string, timeoutMs: number): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string } | { error: string }> {
+export function httpGet(
+  url: string,
+  timeoutMs: number,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string } | { error: string }> {
   return new Promise((resolve) => {
-    const request = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json' } }, (response) => {
+    const request = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json', ...headers } }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {

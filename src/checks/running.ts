@@ -3,12 +3,11 @@
  * on top, Prometheus must have its scrape targets up and Grafana its datasources working.
  */
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import type { FoundStack } from '../stack/manifest.js';
 import { GRAFANA_ADMIN_USER, ENV_FILE, passwordFromEnvFile } from '../stack/render/env.js';
 import type { PartName, StackPart } from '../stack/model.js';
-import { checkPartHealth, type HealthResult } from './health.js';
+import { checkPartHealth, httpGet, type HealthResult } from './health.js';
 import { LOCAL_STACK_PARTS, NOT_SERVED_LOCALLY } from './local-stack.js';
 import { fail, info, pass, skip, warn, type CheckResult } from './types.js';
 
@@ -110,15 +109,18 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
   const title = 'Grafana datasources work';
   const id = 'running.grafana-datasources';
   const base = part.uiUrl ?? '';
+  // Up to three requests one after another: together they get doctor's timeout, not three of it.
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(1, deadline - Date.now());
   let auth: string | undefined;
-  let list = await getJson<Array<{ uid?: string; name?: string; type?: string }>>(new URL('/api/datasources', base).toString(), timeoutMs);
+  let list = await getJson<Array<{ uid?: string; name?: string; type?: string }>>(new URL('/api/datasources', base).toString(), left());
   if (!('error' in list) && (list.status === 401 || list.status === 403)) {
     const envText = await readFile(path.join(stack.dir, ENV_FILE), 'utf8').catch(() => '');
     const password = passwordFromEnvFile(envText);
     if (!password) return [skip(id, title, `Grafana needs a login and ${ENV_FILE} in ${stack.dir} has no admin password`)];
     const user = /^\s*GF_SECURITY_ADMIN_USER\s*=\s*(.*?)\s*$/m.exec(envText)?.[1] || GRAFANA_ADMIN_USER;
     auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-    list = await getJson(new URL('/api/datasources', base).toString(), timeoutMs, auth);
+    list = await getJson(new URL('/api/datasources', base).toString(), left(), auth);
     if (!('error' in list) && list.status === 401) {
       return [skip(id, title, `Grafana did not accept the admin login from ${ENV_FILE} (was the password changed in Grafana?)`)];
     }
@@ -128,7 +130,7 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
   if (list.body.length === 0) return [fail(id, title, 'Grafana has no datasources', `Its provisioning file is not mounted: run loom-otel init --dir ${stack.dir} again.`)];
   const checks = await Promise.all(
     list.body.map(async (ds) => {
-      const health = await getJson<{ status?: string; message?: string }>(new URL(`/api/datasources/uid/${encodeURIComponent(ds.uid ?? '')}/health`, base).toString(), timeoutMs, auth);
+      const health = await getJson<{ status?: string; message?: string }>(new URL(`/api/datasources/uid/${encodeURIComponent(ds.uid ?? '')}/health`, base).toString(), left(), auth);
       const label = `${ds.name ?? ds.uid} (${ds.type ?? '?'})`;
       if ('error' in health) return fail(`${id}.${ds.uid}`, `Grafana datasource ${label}`, health.error, 'Look at Grafana: docker compose logs grafana.');
       if (health.status === 200 && health.body?.status === 'OK') return pass(`${id}.${ds.uid}`, `Grafana datasource ${label}`, health.body.message ?? 'OK');
@@ -138,26 +140,13 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
   return checks;
 }
 
-function getJson<T>(url: string, timeoutMs: number, authorization?: string): Promise<{ status: number; body: T | undefined } | { error: string }> {
-  return new Promise((resolve) => {
-    const request = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        let body: T | undefined;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: response.statusCode ?? 0, body });
-      });
-      response.on('error', (error) => resolve({ error: error.message }));
-    });
-    request.on('timeout', () => {
-      request.destroy();
-      resolve({ error: `no answer within ${timeoutMs} ms` });
-    });
-    request.on('error', (error) => resolve({ error: error.message }));
-  });
+/** A GET whose body is read as JSON (undefined when it is not JSON). */
+async function getJson<T>(url: string, timeoutMs: number, authorization?: string): Promise<{ status: number; body: T | undefined } | { error: string }> {
+  const answer = await httpGet(url, timeoutMs, authorization ? { authorization } : {});
+  if ('error' in answer) return answer;
+  try {
+    return { status: answer.status, body: JSON.parse(answer.body) as T };
+  } catch {
+    return { status: answer.status, body: undefined };
+  }
 }
