@@ -5,6 +5,7 @@
  * method, path, malformed and oversized bodies, bad ids) and must answer like the collector and keep serving.
  */
 import { gzipSync, deflateSync } from 'node:zlib';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
@@ -213,6 +214,17 @@ function post(local: LocalRun, urlPath: string, body: string | Buffer, headers: 
   return fetch(local.url('otlpHttp', urlPath), { method: 'POST', body, headers });
 }
 
+/** A POST whose body is never finished; resolves once the receiver's handler has the request (100 Continue). */
+function unfinishedPost(local: LocalRun): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(local.ports.otlpHttp, '127.0.0.1', () => {
+      socket.write('POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+    });
+    socket.once('data', (chunk: Buffer) => (chunk.toString().startsWith('HTTP/1.1 100') ? resolve(socket) : reject(new Error(chunk.toString()))));
+    socket.on('error', () => {}); // reset when up --local stops
+  });
+}
+
 describe('up --local answers OTLP/HTTP and gRPC requests the way the collector does', () => {
   let local: LocalRun;
   beforeAll(async () => {
@@ -416,8 +428,14 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'Server available', upSince: expect.any(String), uptime: expect.stringMatching(/s$/) });
 
+    // A client that gives up mid-body, and one still sending when up --local stops: neither was refused.
+    const abandoned = await unfinishedPost(local);
+    abandoned.end('{"resourceSpans"', () => abandoned.destroy());
+    (await unfinishedPost(local)).write('{"resourceSpans"');
+
     const stopped = await local.stop('SIGTERM');
     expect(stopped.exitCode).toBe(0);
+    expect(stopped.events.filter((e) => e.event === 'refused' && e.status === 500)).toEqual([]);
     const summary = stopped.events.at(-1)!;
     expect(summary).toMatchObject({ event: 'stopped', metricPoints: 3, logRecords: 2 });
     expect(summary.requestsRefused).toBeGreaterThanOrEqual(9);

@@ -22,6 +22,8 @@ const inflate = promisify(zlib.inflate);
 
 /** Thrown when a body (as sent, or decompressed) is over the limit. */
 class TooLargeError extends Error {}
+/** The client went away before its body was complete (it gave up, or up --local is stopping). */
+class ClientGoneError extends Error {}
 
 function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
@@ -48,7 +50,7 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> 
       else chunks.length = 0;
     });
     req.on('end', () => (size > maxBytes ? reject(new TooLargeError()) : resolve(Buffer.concat(chunks, size))));
-    req.on('error', reject);
+    req.on('error', (error) => reject(new ClientGoneError(error.message)));
   });
 }
 
@@ -105,7 +107,8 @@ export function otlpHttpHandler(receiver: Receiver, maxRequestBytes: number): ht
         send(res, 200, RESPONSE_TYPES[encoding], encodeResponse(signal, encoding, partial));
       })
       .catch((error: unknown) => {
-        if (res.headersSent) return;
+        // Nobody is left to answer, and nothing was refused.
+        if (res.headersSent || error instanceof ClientGoneError) return;
         if (error instanceof TooLargeError) tooLarge();
         else if (error instanceof MalformedRequestError) status(400, RpcCode.InvalidArgument, error.message);
         else status(500, RpcCode.Unknown, `up --local could not handle the request: ${(error as Error).message}`);
