@@ -66,7 +66,8 @@ export async function checkHostPorts(stack: FoundStack, engine: Engine | undefin
   const title = 'Host ports free';
   const stopped = stack.model.parts.filter((part) => !running.has(part.name));
   if (stopped.length === 0) return [skip('engine.ports', title, 'every part is running: the stack holds its own ports')];
-  const conflicts = (await findPortConflicts(stack.model, new Set(stack.model.parts.filter((p) => running.has(p.name)).map((p) => p.service)), engine, timeoutMs)).filter((c) => !running.has(PORT_OWNER[c.role]));
+  // findPortConflicts leaves out the ports of running services: the stack holds those itself.
+  const conflicts = await findPortConflicts(stack.model, new Set(stack.model.parts.filter((p) => running.has(p.name)).map((p) => p.service)), engine, timeoutMs);
   if (conflicts.length === 0) {
     const ports = stopped.flatMap((part) => part.ports.map((p) => p.host));
     return [pass('engine.ports', title, `${ports.join(', ')} free for ${stopped.map((p) => p.name).join(', ')}`)];
