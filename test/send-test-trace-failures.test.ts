@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -258,6 +259,14 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
     expect(run.stderr).not.toContain('DeprecationWarning');
   });
 
+  it('OTLP/HTTP to a gRPC port (HTTP/2 only) is named as the wrong protocol, not a connection failure', async () => {
+    const receiver = await grpcReceiver({ response: Buffer.alloc(0) });
+    const run = await send('--endpoint', receiver.url, '--protocol', 'http/protobuf', '--no-verify', '--timeout', '2');
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stderr).toContain('speaks HTTP/2 only (gRPC), not OTLP/HTTP');
+    expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
+  });
+
   it('gRPC UNAVAILABLE is reported with its code and the server message', async () => {
     const receiver = await grpcReceiver({ error: { code: grpc.status.UNAVAILABLE, details: 'collector is shutting down' } });
     const run = await send('--endpoint', receiver.url, '--no-verify');
@@ -318,12 +327,18 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
 });
 
 describe.runIf(requireTool('openssl', 'apt-get install openssl'))('send-test-trace: TLS', () => {
-  /** A gRPC receiver behind a self-signed certificate for localhost and 127.0.0.1. */
-  async function tlsReceiver(): Promise<{ url: string; certificate: string }> {
+  /** A self-signed certificate for localhost and 127.0.0.1: key and certificate PEM files. */
+  async function selfSigned(): Promise<{ key: string; cert: string }> {
     const { dir, cleanup } = await tempDir();
     stops.push(cleanup);
     const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
     await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    return { key, cert };
+  }
+
+  /** A gRPC receiver behind a self-signed certificate. */
+  async function tlsReceiver(): Promise<{ url: string; certificate: string }> {
+    const { key, cert } = await selfSigned();
     const server = new grpc.Server();
     const raw = (buffer: Buffer) => buffer;
     server.addService(
@@ -351,6 +366,18 @@ describe.runIf(requireTool('openssl', 'apt-get install openssl'))('send-test-tra
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/The TLS certificate of localhost:\d+ is not trusted/);
     expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_CERTIFICATE');
+  });
+
+  it('gRPC to an HTTPS server that does not speak HTTP/2 is named as HTTP/1.1, not as UNAVAILABLE', async () => {
+    const { key, cert } = await selfSigned();
+    const server = https.createServer({ key: await readFile(key), cert: await readFile(cert) }, (_request, response) => response.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `https://localhost:${(server.address() as net.AddressInfo).port}`;
+    const run = await runCli(['send-test-trace', '--endpoint', url, '--no-verify', '--timeout', '2'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: cert }) });
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stderr).toContain('speaks HTTP/1.1, not gRPC (HTTP/2)');
+    expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf');
   });
 
   it('a certificate file that cannot be read is named', async () => {

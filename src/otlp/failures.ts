@@ -175,6 +175,14 @@ export function describeNetworkError(error: { code?: string; message?: string },
   if (/wrong version number|packet length too long|ERR_SSL_WRONG_VERSION_NUMBER/i.test(`${code} ${message}`)) {
     return { kind: 'tls-to-plaintext', retryable: false, cause: `TLS was used but ${host} speaks plaintext.`, fix: `Use http:// in the endpoint (e.g. http://${host}), or set OTEL_EXPORTER_OTLP_INSECURE=true for an endpoint without a scheme.` };
   }
+  if (/no application protocol/i.test(`${code} ${message}`)) {
+    // The TLS server refused every protocol offered in ALPN: h2 for gRPC, http/1.1 for OTLP/HTTP.
+    return protocolMismatchFailure(ctx.protocol === 'grpc' ? 'http1-on-grpc-port' : 'grpc-on-http-port', ctx);
+  }
+  if (ctx.protocol !== 'grpc' && /^HPE_|Parse Error/.test(`${code} ${message}`.trim())) {
+    // Node's HTTP/1 parser choked on the answer: an HTTP/2-only (gRPC) port.
+    return protocolMismatchFailure('grpc-on-http-port', ctx);
+  }
   if (/CERT|self[- ]signed|unable to verify|UNABLE_TO_GET_ISSUER|altname/i.test(`${code} ${message}`)) {
     return { kind: 'certificate', retryable: false, cause: `The TLS certificate of ${host} is not trusted (${code || message}).`, fix: 'Point OTEL_EXPORTER_OTLP_CERTIFICATE at the CA certificate (PEM) that signed it, or fix the host name in the endpoint.' };
   }
@@ -231,7 +239,7 @@ export function describeExportError(error: unknown, ctx: FailureContext): OtlpFa
   const errno = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE)\b/.exec(message)?.[1];
   if (typeof err.code === 'string') return describeNetworkError({ code: err.code, message }, ctx);
   if (errno) return describeNetworkError({ code: errno, message }, ctx);
-  if (/wrong version number|packet length too long/i.test(message)) return describeNetworkError({ message }, ctx);
+  if (/wrong version number|packet length too long|no application protocol/i.test(message)) return describeNetworkError({ message }, ctx);
   if (/certificate|self[- ]signed|unable to verify/i.test(message)) return describeNetworkError({ message }, ctx);
   if (ctx.protocol === 'grpc') {
     if (/Protocol error/i.test(message)) return protocolMismatchFailure('http1-on-grpc-port', ctx);
@@ -243,7 +251,7 @@ export function describeExportError(error: unknown, ctx: FailureContext): OtlpFa
   } else {
     if (typeof err.code === 'number' && err.code >= 100) return describeHttpStatus(err.code, ctx, err.data ?? '');
     if (/timeout|timed out|aborted/i.test(message)) return noAnswerFailure(ctx, 'The export got no answer');
-    if (/Parse Error|HPE_/i.test(message)) return protocolMismatchFailure('grpc-on-http-port', ctx);
+    if (/Parse Error|HPE_/i.test(message)) return describeNetworkError({ message }, ctx);
   }
   return { kind: 'other', retryable: false, cause: `The export failed: ${message}`, fix: 'Run `loom-otel doctor` to check the endpoint step by step.' };
 }

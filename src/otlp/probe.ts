@@ -235,14 +235,7 @@ function tlsHandshake(host: string, port: number, servername: string, alpn: stri
       clearTimeout(timer);
       socket.destroy();
       // A plaintext server answers the ClientHello with bytes that are not a TLS record.
-      if (/wrong version number|packet length too long|unknown protocol/i.test(error.message)) {
-        reject(new StepFailed(describeNetworkError({ code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: error.message }, ctx)));
-      } else if (/no application protocol/i.test(error.message)) {
-        // The server refused every protocol offered in ALPN: an HTTPS-only port for h2, an HTTP/2-only (gRPC) port for http/1.1.
-        reject(new StepFailed(protocolMismatchFailure(alpn.includes('h2') ? 'http1-on-grpc-port' : 'grpc-on-http-port', ctx)));
-      } else {
-        reject(error);
-      }
+      reject(/wrong version number|packet length too long|unknown protocol/i.test(error.message) ? new StepFailed(describeNetworkError({ code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: error.message }, ctx)) : error);
     });
   });
 }
