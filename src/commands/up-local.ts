@@ -10,7 +10,7 @@ import { formatDuration, renderWaterfall } from '../output/waterfall.js';
 import { FinishedTraces } from '../local/finished-traces.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
-import { valueAsJson, type StoredSpan } from '../local/model.js';
+import { SPAN_KIND_NAMES, valueAsJson, type StoredSpan } from '../local/model.js';
 import { MAX_SERIES } from '../local/span-metrics.js';
 import { LOCAL_PORT_NAMES, startLocalStack, type LocalStack } from '../local/stack.js';
 import type { ReceiverEvent } from '../local/receiver.js';
@@ -135,7 +135,6 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalS
   );
 }
 
-const KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
 const STATUS_NAMES = ['UNSET', 'OK', 'ERROR'] as const;
 
 function spanJson(span: StoredSpan) {
@@ -146,7 +145,7 @@ function spanJson(span: StoredSpan) {
     ...(span.parentSpanId ? { parentSpanId: span.parentSpanId } : {}),
     service: serviceName(span.resource),
     name: span.name,
-    kind: KIND_NAMES[span.kind],
+    kind: SPAN_KIND_NAMES[span.kind],
     startTimeUs: span.startUs,
     durationUs: span.durationUs,
     status: STATUS_NAMES[span.statusCode],

@@ -5,7 +5,7 @@
  * span.kind, otel.status_code, error, otel.status_description, w3c.tracestate; events as logs; parent and
  * links as references; resources as processes p1, p2, ...).
  */
-import { valueAsString, type Attribute, type SpanResource, type StoredSpan } from './model.js';
+import { SPAN_KIND_NAMES, valueAsString, type Attribute, type SpanResource, type StoredSpan } from './model.js';
 import type { StoredTrace, TraceStore } from './store.js';
 
 /** Jaeger's service name for a resource without service.name. */
@@ -87,7 +87,6 @@ function tag(attr: Attribute): JaegerTag {
   }
 }
 
-const KIND_TAGS = ['', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
 const stringTag = (key: string, value: string): JaegerTag => ({ key, type: 'string', value });
 
 export function spanTags(span: StoredSpan): JaegerTag[] {
@@ -95,7 +94,7 @@ export function spanTags(span: StoredSpan): JaegerTag[] {
   if (span.scope.name) tags.push(stringTag('otel.scope.name', span.scope.name));
   if (span.scope.version) tags.push(stringTag('otel.scope.version', span.scope.version));
   for (const attr of span.attributes) tags.push(tag(attr));
-  if (span.kind !== 0) tags.push(stringTag('span.kind', KIND_TAGS[span.kind]));
+  if (span.kind !== 0) tags.push(stringTag('span.kind', SPAN_KIND_NAMES[span.kind]));
   if (span.statusCode === 1) tags.push(stringTag('otel.status_code', 'OK'));
   if (span.statusCode === 2) {
     tags.push(stringTag('otel.status_code', 'ERROR'));

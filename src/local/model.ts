@@ -44,6 +44,8 @@ export interface SpanLink {
 
 /** OTLP SpanKind numbers: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
 export type SpanKindNumber = 0 | 1 | 2 | 3 | 4 | 5;
+/** Each SpanKindNumber's name, as Jaeger's `span.kind` tag and the --json span lines write it. */
+export const SPAN_KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
 /** OTLP StatusCode numbers: 0 unset, 1 ok, 2 error. */
 export type StatusCodeNumber = 0 | 1 | 2;
 
