@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FoundStack } from '../stack/manifest.js';
 import { GRAFANA_ADMIN_USER, ENV_FILE, passwordFromEnvFile } from '../stack/render/env.js';
-import type { PartName, StackPart } from '../stack/model.js';
+import { CONTAINER_PORTS, SERVICE_NAMES, type PartName, type StackPart } from '../stack/model.js';
+import { PROMETHEUS_CONFIG_FILE } from '../stack/render/prometheus.js';
 import { checkPartHealth, httpGet, type HealthResult } from './health.js';
 import { LOCAL_STACK_PARTS, NOT_SERVED_LOCALLY } from './local-stack.js';
 import { fail, info, pass, skip, warn, type CheckResult } from './types.js';
@@ -93,12 +94,12 @@ async function scrapeTargets(part: StackPart, timeoutMs: number): Promise<CheckR
   const answer = await getJson<TargetsAnswer>(url, timeoutMs);
   if ('error' in answer) return fail('running.prometheus-targets', title, `GET ${url}: ${answer.error}`, 'Look at Prometheus: docker compose logs prometheus.');
   const targets = answer.body?.data?.activeTargets ?? [];
-  if (targets.length === 0) return fail('running.prometheus-targets', title, 'Prometheus has no active scrape targets', 'Check prometheus.yml: it should scrape otel-collector:8889.');
+  if (targets.length === 0) return fail('running.prometheus-targets', title, 'Prometheus has no active scrape targets', `Check ${PROMETHEUS_CONFIG_FILE}: it should scrape ${SERVICE_NAMES.collector}:${CONTAINER_PORTS.collectorMetrics}.`);
   const down = targets.filter((t) => t.health === 'down');
   const unknown = targets.filter((t) => t.health !== 'down' && t.health !== 'up');
   const name = (t: (typeof targets)[number]) => `${t.labels?.job ?? '?'} (${t.scrapeUrl ?? '?'})`;
   if (down.length > 0) {
-    return fail('running.prometheus-targets', title, `down: ${down.map((t) => `${name(t)}: ${t.lastError || 'no error given'}`).join('; ')}`, 'The scraped part is not serving metrics there: check its port in prometheus.yml and the collector config.');
+    return fail('running.prometheus-targets', title, `down: ${down.map((t) => `${name(t)}: ${t.lastError || 'no error given'}`).join('; ')}`, `The scraped part is not serving metrics there: check its port in ${PROMETHEUS_CONFIG_FILE} and the collector config.`);
   }
   if (unknown.length > 0) return info('running.prometheus-targets', title, `${targets.length - unknown.length} up; not scraped yet: ${unknown.map(name).join(', ')}`);
   return pass('running.prometheus-targets', title, `${targets.length} up: ${targets.map((t) => t.labels?.job ?? '?').join(', ')}`);
