@@ -218,6 +218,11 @@ function endpointLine(settings: OtlpTraceSettings): string {
   return `${settings.protocol.value} to ${settings.url.value} (${settings.url.source})${headers.length ? `, headers: ${headers.join(', ')}` : ''}`;
 }
 
+/** The endpoint as --json reports it in both modes: header names only. */
+function endpointJson(settings: OtlpTraceSettings) {
+  return { url: settings.url.value, protocol: settings.protocol.value, source: settings.url.source, headers: headerNames(settings) };
+}
+
 const seconds = (s: number | undefined) => `${(s ?? 0).toFixed((s ?? 0) < 10 ? 2 : 1)} s`;
 
 async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
@@ -250,7 +255,7 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
       traceId: result.traceId,
       service: { name: plan.trace.service, source: plan.serviceSource },
       services: result.services,
-      endpoint: { url: plan.settings.url.value, protocol: plan.settings.protocol.value, source: plan.settings.url.source, headers: headerNames(plan.settings) },
+      endpoint: endpointJson(plan.settings),
       export: result.export,
       jaeger: result.jaeger ? jaegerHop : { checked: false, reason: result.jaegerSkipped ?? plan.skipped.jaeger },
       prometheus: result.prometheus ?? { checked: false, reason: result.prometheusSkipped ?? plan.skipped.prometheus },
@@ -389,7 +394,7 @@ async function runLoadMode(ctx: OutputContext, plan: RunPlan, load: LoadFlags): 
     ctx.emitJson({
       ok: !error,
       mode: 'load',
-      endpoint: { url: plan.settings.url.value, protocol: plan.settings.protocol.value, source: plan.settings.url.source, headers: headerNames(plan.settings) },
+      endpoint: endpointJson(plan.settings),
       service: plan.trace.service,
       settings: load,
       ...summary,
