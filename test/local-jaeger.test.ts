@@ -109,6 +109,9 @@ describe('the Jaeger query API of up --local', () => {
     const malformed = await getJson(local.url('jaegerUi', '/api/traces/not-a-trace-id'));
     expect(malformed.status).toBe(400);
     expect(malformed.body.errors[0].code).toBe(400);
+    const badEscape = await getJson(local.url('jaegerUi', '/api/services/%E0%A4%A/operations'));
+    expect(badEscape.status).toBe(400);
+    expect(badEscape.body.errors[0]).toEqual({ code: 400, msg: 'malformed percent-encoding in /api/services/%E0%A4%A/operations' });
   });
 
   it('lists services and their operations', async () => {

@@ -40,7 +40,12 @@ function sendJson(res: http.ServerResponse, status: number, body: JaegerResponse
 }
 
 function apiResponse(store: TraceStore, url: URL): { status: number; body: JaegerResponse<unknown> } {
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent); // ['api', ...]
+  let parts: string[]; // ['api', ...]
+  try {
+    parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { status: 400, body: failure(400, `malformed percent-encoding in ${url.pathname}`) };
+  }
   if (parts.length === 2 && parts[1] === 'services') {
     const list = services(store);
     return { status: 200, body: ok(list, list.length) };
