@@ -39,9 +39,9 @@ export async function startGrpcReceiver(receiver: Receiver, host: string, port: 
       },
     };
     const Export: Grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-      let request;
+      let response: Buffer;
       try {
-        request = decodeRequest(signal, call.request, 'protobuf');
+        response = encodeResponse(signal, 'protobuf', receiver.export(signal, decodeRequest(signal, call.request, 'protobuf'), 'grpc'));
       } catch (error) {
         const details =
           error instanceof MalformedRequestError
@@ -51,11 +51,7 @@ export async function startGrpcReceiver(receiver: Receiver, host: string, port: 
         callback({ code: grpc.status.INTERNAL, details });
         return;
       }
-      try {
-        callback(null, encodeResponse(signal, 'protobuf', receiver.export(signal, request, 'grpc')));
-      } catch (error) {
-        callback({ code: grpc.status.INTERNAL, details: `up --local could not handle the request: ${(error as Error).message}` });
-      }
+      callback(null, response);
     };
     server.addService(definition, { Export });
   }
