@@ -638,6 +638,7 @@ describe('send-test-trace: flag values are checked before anything is sent (exit
     [['--rate', '-1'], /--rate must be a number from 0/],
     [['--concurrency', '1000'], /--concurrency must be a whole number from 1 to 256/],
     [['--header', 'novalue'], /--header takes key=value/],
+    [['--header', 'Authorization: Bearer abc='], /--header: a header name is not valid gRPC metadata [^\n]*-bin\)\.$/m],
     [['--attribute', '=x'], /--attribute takes key=value/],
     [['--jaeger-url', 'localhost:16686'], /--jaeger-url must be an http:\/\/ or https:\/\/ URL/],
     [['--prometheus-url', 'not a url'], /--prometheus-url must be a URL/],

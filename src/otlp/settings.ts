@@ -309,7 +309,8 @@ function sendableHeaders(entries: Record<string, string>, protocol: OtlpProtocol
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(entries)) {
     const reason = unsendableHeader(name, value, protocol);
-    if (reason) problems.push({ variable, message: `${reason}; it was ignored`, fix: 'Write each header as name=value with the value percent-encoded, e.g. authorization=Bearer%20<token>.' });
+    // A flag's problem stops the command (exit 2); a variable's header is left out and the run goes on.
+    if (reason) problems.push({ variable, message: variable.startsWith('--') ? reason : `${reason}; it was ignored`, fix: 'Write each header as name=value with the value percent-encoded, e.g. authorization=Bearer%20<token>.' });
     else kept[name] = value;
   }
   return kept;
