@@ -595,7 +595,8 @@ describe('send-test-trace: load mode', () => {
 
   it('--rate paces the traces: each due trace goes out on its own at a low rate', async () => {
     const receiver = await jsonReceiver();
-    const run = await runCli(['--json', 'send-test-trace', '--endpoint', receiver.url, '--protocol', 'http/json', '--count', '4', '--rate', '20']);
+    // 200 ms between traces: an export slowed by a busy CI machine must not make two traces due at once.
+    const run = await runCli(['--json', 'send-test-trace', '--endpoint', receiver.url, '--protocol', 'http/json', '--count', '4', '--rate', '5']);
     expect(run.exitCode, run.stderr).toBe(0);
     const doc = JSON.parse(run.stdout) as { exports: number; tracesSent: number };
     expect(doc).toMatchObject({ exports: 4, tracesSent: 4 });
