@@ -179,6 +179,8 @@ function checkLoomTrace(trace: JaegerTrace, agentService: string): Map<string, J
       }
     }
   }
+  // Every span asks a collector's probabilistic_sampler to keep it, so a sampling stack still shows the whole trace.
+  for (const span of trace.spans) expect(tag(span, 'sampling.priority'), span.operationName).toBe(1);
   for (const llm of byName.get('llm.generate')!) {
     expect(Number(tag(llm, 'llm.total_tokens'))).toBe(Number(tag(llm, 'llm.prompt_tokens')) + Number(tag(llm, 'llm.completion_tokens')));
     expect(Math.abs(Number(tag(llm, 'llm.duration_ms')) - llm.duration / 1000)).toBeLessThanOrEqual(1);

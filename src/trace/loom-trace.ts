@@ -76,9 +76,17 @@ export interface LoomTraceFactory {
 }
 
 /** Hands every finished span to the caller instead of exporting it: the caller exports and reads the result. */
+/**
+ * A collector's probabilistic_sampler keeps every span whose `sampling.priority` is above 0, so the test
+ * trace arrives whole even on a stack that samples (init --sampling below 100).
+ */
+export const SAMPLING_PRIORITY_ATTRIBUTE = 'sampling.priority';
+
 class CollectingSpanProcessor implements SpanProcessor {
   private finished: ReadableSpan[] = [];
-  onStart(): void {}
+  onStart(span: Span): void {
+    span.setAttribute(SAMPLING_PRIORITY_ATTRIBUTE, 1);
+  }
   onEnd(span: ReadableSpan): void {
     this.finished.push(span);
   }
