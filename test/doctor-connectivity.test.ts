@@ -285,6 +285,13 @@ describe('doctor: secrets and output', () => {
     }
   });
 
+  it('--header in curl syntax is refused (exit 2) without quoting the secret back', async () => {
+    const run = await runCli(['doctor', '--dir', emptyDir.dir, '--header', 'Authorization: Bearer s3cr3t-token']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('--header');
+    expect(run.stdout + run.stderr).not.toContain('s3cr3t');
+  });
+
   it('prints a grouped list with a mark per check, the fix under a failure and a summary line', async () => {
     const port = await refusingPort();
     const run = await runCli(['doctor', '--timeout', '1', '--dir', emptyDir.dir, '--no-in-container', '--endpoint', `http://127.0.0.1:${port}`], { env: cleanEnv() });

@@ -23,7 +23,7 @@ export function registerDoctor(program: Command): void {
     .option('--dir <path>', 'stack directory (default ./observability)')
     .option('--endpoint <url>', 'OTLP endpoint to check (default: OTEL_EXPORTER_OTLP_* variables, then the stack, then http://localhost:4317)')
     .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')}`)
-    .option('--header <key=value>', 'header sent with the probe, repeatable (values are never printed)', collectKeyValue('--header'))
+    .option('--header <key=value>', 'header sent with the probe, repeatable (values are never printed)', collectKeyValue('--header', { secret: true }))
     .option('--insecure', 'plaintext for an endpoint given without a scheme')
     .option('--timeout <seconds>', 'bound of every check; checks run at the same time', '3')
     .option('--collector-config <file>', 'lint this collector config file (only that)')
