@@ -24,9 +24,20 @@ type Mapping = Record<string, unknown>;
 const asMapping = (value: unknown): Mapping | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Mapping) : undefined;
 
-/** `${VAR:-default}` and `${VAR-default}` become the default (doctor does not know the user's .env); `$$` is `$`. */
+/**
+ * Compose's variable substitution from this process's environment: `${VAR:-default}` (default when VAR is
+ * unset or empty), `${VAR-default}` (default only when unset), `${VAR}`, and `$$` for `$`. The stack's
+ * .env is not read, so a value set only there reads as its default.
+ */
 export function interpolateDefaults(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  return text.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => env[name] || fallback || '').replace(/\$\$/g, '$');
+  return text
+    .replace(/\$\{(\w+)(?:(:?-)([^}]*))?\}/g, (_, name: string, operator: string | undefined, fallback = '') => {
+      const value = env[name];
+      if (operator === ':-') return value ? value : fallback;
+      if (operator === '-') return value ?? fallback;
+      return value ?? '';
+    })
+    .replace(/\$\$/g, '$');
 }
 
 export function parsePorts(value: unknown): ComposePort[] {

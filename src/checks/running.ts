@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FoundStack } from '../stack/manifest.js';
-import { GRAFANA_ADMIN_USER, ENV_FILE, passwordFromEnvFile } from '../stack/render/env.js';
+import { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_USER_VAR, passwordFromEnvFile, valueFromEnvFile } from '../stack/render/env.js';
 import { CONTAINER_PORTS, SERVICE_NAMES, type PartName, type StackPart } from '../stack/model.js';
 import { PROMETHEUS_CONFIG_FILE } from '../stack/render/prometheus.js';
 import { checkPartHealth, httpGet, type HealthResult } from './health.js';
@@ -119,7 +119,7 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
     const envText = await readFile(path.join(stack.dir, ENV_FILE), 'utf8').catch(() => '');
     const password = passwordFromEnvFile(envText);
     if (!password) return [skip(id, title, `Grafana needs a login and ${ENV_FILE} in ${stack.dir} has no admin password`)];
-    const user = /^\s*GF_SECURITY_ADMIN_USER\s*=\s*(.*?)\s*$/m.exec(envText)?.[1] || GRAFANA_ADMIN_USER;
+    const user = valueFromEnvFile(envText, GRAFANA_USER_VAR) || GRAFANA_ADMIN_USER;
     auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     list = await getJson(new URL('/api/datasources', base).toString(), left(), auth);
     if (!('error' in list) && list.status === 401) {

@@ -8,6 +8,7 @@ export const GITIGNORE_FILE = '.gitignore';
 export const ENV_FILE_MODE = 0o600;
 export const GRAFANA_ADMIN_USER = 'admin';
 export const GRAFANA_PASSWORD_VAR = 'GF_SECURITY_ADMIN_PASSWORD';
+export const GRAFANA_USER_VAR = 'GF_SECURITY_ADMIN_USER';
 
 /** 24 characters from [A-Za-z0-9_-]: nothing that .env or Compose would interpret. */
 export function generatePassword(): string {
@@ -16,8 +17,13 @@ export function generatePassword(): string {
 
 /** The Grafana password of an existing .env, so re-running init keeps the login that works. */
 export function passwordFromEnvFile(text: string): string | undefined {
+  return valueFromEnvFile(text, GRAFANA_PASSWORD_VAR);
+}
+
+/** The value a .env file gives `name` (an `export ` prefix allowed), or undefined when it gives none. */
+export function valueFromEnvFile(text: string, name: string): string | undefined {
   for (const line of text.split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?GF_SECURITY_ADMIN_PASSWORD\s*=\s*(.*?)\s*$/.exec(line);
+    const match = new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=\\s*(.*?)\\s*$`).exec(line);
     if (match?.[1]) return match[1];
   }
   return undefined;
@@ -33,7 +39,7 @@ export function renderEnvFile(model: StackModel, grafanaPassword: string): strin
     lines.push(
       '',
       `# Grafana admin login (${grafana.uiUrl}). Re-running loom-otel init keeps this password.`,
-      `GF_SECURITY_ADMIN_USER=${GRAFANA_ADMIN_USER}`,
+      `${GRAFANA_USER_VAR}=${GRAFANA_ADMIN_USER}`,
       `${GRAFANA_PASSWORD_VAR}=${grafanaPassword}`,
     );
   }
