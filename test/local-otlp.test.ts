@@ -310,6 +310,19 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
     expect(unknown.status).toBe(404);
   });
 
+  it('answers 400 to a request target no URL can be made of, on every HTTP port', async () => {
+    for (const port of [local.ports.otlpHttp, local.ports.jaegerUi, local.ports.collectorMetrics, local.ports.collectorHealth]) {
+      const statusLine = await new Promise<string>((resolve, reject) => {
+        let answer = '';
+        const socket = net.connect(port, '127.0.0.1', () => socket.write('GET //x:y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+        socket.on('end', () => resolve(answer.split('\r\n')[0] ?? ''));
+        socket.on('error', reject);
+      });
+      expect(statusLine, `port ${port}`).toBe('HTTP/1.1 400 Bad Request');
+    }
+  });
+
   it('refuses malformed bodies with 400 and a google.rpc.Status in the request encoding', async () => {
     const types = protoTypes();
     const badProto = await post(local, '/v1/traces', Buffer.from([0x0a, 0xff, 0x01]), { 'Content-Type': 'application/x-protobuf' });

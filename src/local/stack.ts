@@ -59,9 +59,14 @@ function portError(role: LocalPortRole, port: number, host: string, error: Error
   return new ActionError(`Cannot listen on ${host}:${port} for ${LOCAL_PORT_NAMES[role]}: ${error.message}`, `Choose another port with ${flag}.`);
 }
 
-/** A handler bug must answer 500, never take the whole process down. */
+/** A request target no URL can be made of is the client's fault (400); a handler bug answers 500. Neither takes the process down. */
 function guarded(handler: http.RequestListener): http.RequestListener {
   return (req, res) => {
+    if (!URL.canParse(req.url ?? '/', 'http://localhost')) {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('malformed request target\n');
+      return;
+    }
     try {
       handler(req, res);
     } catch (error) {
