@@ -451,7 +451,10 @@ describe('up --local answers OTLP/HTTP and gRPC requests the way the collector d
     expect(stopped.events.filter((e) => e.event === 'refused' && e.status === 500)).toEqual([]);
     const summary = stopped.events.at(-1)!;
     expect(summary).toMatchObject({ event: 'stopped', metricPoints: 3, logRecords: 2 });
-    expect(summary.requestsRefused).toBeGreaterThanOrEqual(9);
-    expect(stopped.events.filter((e) => e.event === 'refused').map((e) => e.status)).toEqual(expect.arrayContaining([405, 415, 400, 413, 'INTERNAL']));
+    expect(summary.requestsRefused).toBeGreaterThanOrEqual(8);
+    const refusedStatuses = stopped.events.filter((e) => e.event === 'refused').map((e) => e.status);
+    expect(refusedStatuses).toEqual(expect.arrayContaining([415, 400, 413, 'INTERNAL']));
+    // A GET on a traces route (how doctor proves the route exists) is answered 405 but is no refused export.
+    expect(refusedStatuses).not.toContain(405);
   });
 });

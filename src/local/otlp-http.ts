@@ -81,7 +81,8 @@ export function otlpHttpHandler(receiver: Receiver, maxRequestBytes: number): ht
       return;
     }
     if (req.method !== 'POST') {
-      refuse(405, `${req.method} ${path}`, 'text/plain', '405 method not allowed, supported: [POST]');
+      // No exporter sends anything but POST: this is a probe of the route (doctor's GET), not a refused export.
+      send(res, 405, 'text/plain', '405 method not allowed, supported: [POST]');
       return;
     }
     const encoding = CONTENT_TYPES[mediaType(req.headers['content-type'])];
