@@ -7,16 +7,21 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './errors.js';
 import { createOutputContext, type GlobalFlags } from './output/context.js';
-import { registerInit } from './commands/init.js';
-import { registerUp } from './commands/up.js';
-import { registerDown } from './commands/down.js';
-import { registerStatus } from './commands/status.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerSendTestTrace } from './commands/send-test-trace.js';
+import { COMMANDS } from './commands/catalogue.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+/**
+ * The command a command line runs: the first word that is not a flag, or the one after `help`.
+ * Global flags take no values, so nothing else can stand before it.
+ */
+function invokedCommand(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2).filter((word) => !word.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+/** Builds the command tree; only the command `argv` runs gets its flags and action loaded. */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('loom-otel')
     .description('A working OpenTelemetry stack for Loom agents, and proof that their traces arrive.')
     .version(pkg.version, '-V, --version', 'print the version')
@@ -35,10 +40,11 @@ Start here:
   loom-otel send-test-trace              prove that traces arrive`,
     );
   program.exitOverride();
-  for (const register of [registerInit, registerUp, registerDown, registerStatus, registerDoctor, registerSendTestTrace]) {
-    register(program);
+  const invoked = invokedCommand(argv);
+  for (const entry of COMMANDS) {
+    const command = program.command(entry.name).description(entry.description).exitOverride();
+    if (entry.name === invoked) (await entry.load())(command);
   }
-  for (const command of program.commands) command.exitOverride();
   return program;
 }
 
@@ -48,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;

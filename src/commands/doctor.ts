@@ -16,10 +16,8 @@ interface DoctorFlags {
   inContainer?: boolean;
 }
 
-export function registerDoctor(program: Command): void {
-  program
-    .command('doctor')
-    .description("Diagnose the OTLP endpoint, the stack and the app's OTEL_* settings")
+export function defineDoctor(command: Command): void {
+  command
     .option('--dir <path>', 'stack directory (default ./observability)')
     .option('--endpoint <url>', 'OTLP endpoint to check (default: OTEL_EXPORTER_OTLP_* variables, then the stack, then http://localhost:4317)')
     .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')}`)

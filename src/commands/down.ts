@@ -5,10 +5,8 @@ import { mark } from '../output/style.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { oneOf } from './parse.js';
 
-export function registerDown(program: Command): void {
-  program
-    .command('down')
-    .description('Stop the stack and remove its containers (--volumes: also delete its data)')
+export function defineDown(command: Command): void {
+  command
     .option('--dir <path>', 'stack directory (default ./observability)')
     .option('--engine <name>', 'container engine: docker (compose plugin), docker-compose or podman')
     .option('--volumes', "also delete the stack's data volumes (Prometheus and Grafana data); asks first unless --yes")

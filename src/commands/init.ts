@@ -7,10 +7,8 @@ function optionKey(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-export function registerInit(program: Command): void {
-  const command = program
-    .command('init')
-    .description('Scaffold the observability stack (docker-compose, collector, Jaeger, Prometheus, Grafana)')
+export function defineInit(command: Command): void {
+  command
     .option('--dir <path>', `stack directory (default ./${DEFAULT_STACK_DIR})`)
     .option('--name <name>', 'Compose project name: lowercase letters, digits, - and _ (default loom-observability)')
     .option('--no-jaeger', 'leave Jaeger out (no trace storage or trace UI)')

@@ -33,10 +33,8 @@ const DEFAULT_WAIT_SECONDS = '30';
 const DEFAULT_JAEGER_URL = 'http://127.0.0.1:16686';
 const DEFAULT_SERVICE = 'loom-test-agent';
 
-export function registerSendTestTrace(program: Command): void {
-  program
-    .command('send-test-trace')
-    .description('Emit a Loom-shaped trace through the OTel SDK and verify it end to end')
+export function defineSendTestTrace(command: Command): void {
+  command
     .option('--dir <path>', 'stack directory whose manifest gives the endpoint and backend URLs (default ./observability)')
     .option('--endpoint <url>', 'OTLP endpoint (default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, the stack manifest, http://localhost:4317)')
     .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')} (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)`)

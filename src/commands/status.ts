@@ -5,10 +5,8 @@ import { mark } from '../output/style.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { oneOf } from './parse.js';
 
-export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description('Show each part of the stack: running, healthy, URL (exit 0 only when all are both, or all that `up --local` serves)')
+export function defineStatus(command: Command): void {
+  command
     .option('--dir <path>', 'stack directory (default ./observability)')
     .option('--engine <name>', 'container engine: docker (compose plugin), docker-compose or podman')
     .action(runStatus);

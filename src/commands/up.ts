@@ -9,10 +9,8 @@ import { oneOf, parseSeconds } from './parse.js';
 import type { HealthProgress } from './stack-output.js';
 
 // Flags for both modes are declared here; `--local` runs the embedded stack (src/commands/up-local.ts).
-export function registerUp(program: Command): void {
-  program
-    .command('up')
-    .description('Start the stack and wait until every part is healthy (--local: no Docker)')
+export function defineUp(command: Command): void {
+  command
     .option('--dir <path>', 'stack directory (default ./observability)')
     .option('--engine <name>', 'container engine: docker (compose plugin), docker-compose or podman')
     .option('--timeout <seconds>', 'how long to wait for every part to turn healthy', '120')
