@@ -3,6 +3,7 @@
  * keeps it). A 404 means "not stored yet", which is normal for a moment after export.
  */
 import type { WaterfallSpan } from '../output/waterfall.js';
+import { backendBase, getFromBackend } from './backend.js';
 
 export interface JaegerTag {
   key: string;
@@ -37,43 +38,26 @@ export type JaegerLookup =
   /** `refused`: nothing listens there (as opposed to an answer we could not use). */
   | { status: 'error'; message: string; refused?: boolean };
 
-/** Base URL without a trailing slash: API paths and UI links are appended to it. */
-export function jaegerBase(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
 export function jaegerTraceLink(base: string, traceId: string): string {
-  return `${jaegerBase(base)}/trace/${traceId}`;
-}
-
-function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if ((error as Error).name === 'TimeoutError') return 'no answer in time';
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+  return `${backendBase(base)}/trace/${traceId}`;
 }
 
 export async function fetchJaegerTrace(base: string, traceId: string, timeoutMs: number): Promise<JaegerLookup> {
-  const url = `${jaegerBase(base)}/api/traces/${traceId}`;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-  } catch (error) {
-    const reason = networkReason(error);
-    return { status: 'error', message: `Jaeger at ${jaegerBase(base)} could not be reached (${reason})`, ...(reason === 'ECONNREFUSED' ? { refused: true } : {}) };
-  }
-  const text = await response.text().catch(() => '');
-  if (response.status === 404) {
+  const answer = await getFromBackend('Jaeger', base, `/api/traces/${traceId}`, timeoutMs);
+  if (!answer.ok) return { status: 'error', message: answer.message, ...(answer.refused ? { refused: true } : {}) };
+  const { status, text } = answer;
+  if (status === 404) {
     return isJaegerError(text)
       ? { status: 'not-found' }
-      : { status: 'not-found', hint: `${jaegerBase(base)} answered 404 without Jaeger's JSON error: is it Jaeger's query API (port 16686)?` };
+      : { status: 'not-found', hint: `${backendBase(base)} answered 404 without Jaeger's JSON error: is it Jaeger's query API (port 16686)?` };
   }
-  if (!response.ok) return { status: 'error', message: `Jaeger at ${jaegerBase(base)} answered ${response.status} to GET /api/traces/{id}` };
+  if (status < 200 || status > 299) return { status: 'error', message: `Jaeger at ${backendBase(base)} answered ${status} to GET /api/traces/{id}` };
   try {
     const body = JSON.parse(text) as { data?: JaegerTrace[] | null };
     const trace = body.data?.[0];
     return trace && Array.isArray(trace.spans) ? { status: 'found', trace } : { status: 'not-found' };
   } catch {
-    return { status: 'error', message: `Jaeger at ${jaegerBase(base)} answered GET /api/traces/{id} with something that is not JSON` };
+    return { status: 'error', message: `Jaeger at ${backendBase(base)} answered GET /api/traces/{id} with something that is not JSON` };
   }
 }
 

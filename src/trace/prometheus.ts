@@ -4,6 +4,7 @@
  * dashboards are built on.
  */
 import { SPANMETRICS_BASE_LABELS, SPANMETRICS_SERIES } from '../stack/spanmetrics.js';
+import { backendBase, getFromBackend } from './backend.js';
 
 export type PrometheusReading =
   | { status: 'ok'; calls: number; series: number }
@@ -20,31 +21,20 @@ export function spanmetricsCallsQuery(service: string): string {
   return `sum(${SPANMETRICS_SERIES.calls}{${SPANMETRICS_BASE_LABELS.serviceName}=${promString(service)}})`;
 }
 
-export function prometheusBase(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
 export async function readSpanmetricsCalls(base: string, service: string, timeoutMs: number): Promise<PrometheusReading> {
-  const url = `${prometheusBase(base)}/api/v1/query?query=${encodeURIComponent(spanmetricsCallsQuery(service))}`;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    const reason = (error as Error).name === 'TimeoutError' ? 'no answer in time' : cause ?? (error as Error).message;
-    return { status: 'error', message: `Prometheus at ${prometheusBase(base)} could not be reached (${reason})`, ...(cause === 'ECONNREFUSED' ? { refused: true } : {}) };
-  }
-  const text = await response.text().catch(() => '');
-  if (!response.ok) return { status: 'error', message: `Prometheus at ${prometheusBase(base)} answered ${response.status} to /api/v1/query` };
+  const answer = await getFromBackend('Prometheus', base, `/api/v1/query?query=${encodeURIComponent(spanmetricsCallsQuery(service))}`, timeoutMs);
+  if (!answer.ok) return { status: 'error', message: answer.message, ...(answer.refused ? { refused: true } : {}) };
+  const { status, text } = answer;
+  if (status < 200 || status > 299) return { status: 'error', message: `Prometheus at ${backendBase(base)} answered ${status} to /api/v1/query` };
   try {
     const body = JSON.parse(text) as { status?: string; data?: { resultType?: string; result?: Array<{ value?: [number, string] }> } };
     if (body.status !== 'success' || !Array.isArray(body.data?.result)) {
-      return { status: 'error', message: `Prometheus at ${prometheusBase(base)} did not answer a query result` };
+      return { status: 'error', message: `Prometheus at ${backendBase(base)} did not answer a query result` };
     }
     const result = body.data.result;
     const calls = result.reduce((sum, sample) => sum + (Number(sample.value?.[1]) || 0), 0);
     return { status: 'ok', calls, series: result.length };
   } catch {
-    return { status: 'error', message: `Prometheus at ${prometheusBase(base)} answered /api/v1/query with something that is not JSON` };
+    return { status: 'error', message: `Prometheus at ${backendBase(base)} answered /api/v1/query with something that is not JSON` };
   }
 }
