@@ -6,6 +6,7 @@
 import { access } from 'node:fs/promises';
 import type { StackOptions } from '../stack/model.js';
 import {
+  endpointPath,
   resolveOtlpTraceSettings,
   resolveServiceName,
   TRACES_PATH,
@@ -122,26 +123,19 @@ function tracesPathCheck(agent: OtlpTraceSettings, env: NodeJS.ProcessEnv): Chec
   const isHttp = agent.protocol.value !== 'grpc';
   const generic = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   const specific = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  const pathOf = (value: string) => {
-    try {
-      return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`).pathname.replace(/\/+$/, '');
-    } catch {
-      return '';
-    }
-  };
   if (!isHttp) {
     const value = specific || generic;
-    const path = value ? pathOf(value) : '';
+    const path = value ? endpointPath(value) : '';
     if (path) return warn(id, title, `the gRPC endpoint has a path (${path}); gRPC exporters use only scheme, host and port`, `Drop ${path} from ${endpointVar(agent)}.`);
     return pass(id, title, 'gRPC: no path needed');
   }
   if (specific) {
-    if (!pathOf(specific).endsWith(TRACES_PATH)) {
+    if (!endpointPath(specific).endsWith(TRACES_PATH)) {
       return warn(id, title, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is used as is, and ${specific} does not end in ${TRACES_PATH}: the collector answers 404`, `Add the path: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=${specific.replace(/\/+$/, '')}${TRACES_PATH}`);
     }
     return pass(id, title, `${specific} (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is used as is)`);
   }
-  if (generic && pathOf(generic).endsWith(TRACES_PATH)) {
+  if (generic && endpointPath(generic).endsWith(TRACES_PATH)) {
     const base = generic.replace(/\/+$/, '').slice(0, -TRACES_PATH.length);
     return fail(id, title, `OTEL_EXPORTER_OTLP_ENDPOINT is a base URL and ${TRACES_PATH} is appended to it: spans go to ${agent.url.value}, which answers 404`, `export OTEL_EXPORTER_OTLP_ENDPOINT=${base} (or put the full URL in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)`);
   }

@@ -150,7 +150,7 @@ export function resolveOtlpTraceSettings(input: ResolveInput = {}): OtlpTraceSet
   if (flags.endpoint !== undefined) {
     configured = { value: flags.endpoint, source: 'flag --endpoint' };
     // The flag is a base URL like OTEL_EXPORTER_OTLP_ENDPOINT, but a URL that already names the traces path is taken as is.
-    asIs = !isHttp || safePathname(flags.endpoint).replace(/\/+$/, '').endsWith(TRACES_PATH);
+    asIs = !isHttp || endpointPath(flags.endpoint).endsWith(TRACES_PATH);
   } else if (tracesEndpointEnv) {
     configured = { value: tracesEndpointEnv, source: `env ${TRACES}ENDPOINT` };
     asIs = true;
@@ -274,9 +274,10 @@ export function resolveOtlpTraceSettings(input: ResolveInput = {}): OtlpTraceSet
   };
 }
 
-function safePathname(endpoint: string): string {
+/** The path of an endpoint (with or without a scheme), without a trailing slash; '' when it has none or is not a URL. */
+export function endpointPath(endpoint: string): string {
   try {
-    return new URL(hasScheme(endpoint) ? endpoint : `http://${endpoint}`).pathname;
+    return new URL(hasScheme(endpoint) ? endpoint : `http://${endpoint}`).pathname.replace(/\/+$/, '');
   } catch {
     return '';
   }
