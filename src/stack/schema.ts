@@ -35,10 +35,14 @@ export function describeValue(value: unknown): string {
   return `the ${typeof value} ${String(value)}`;
 }
 
-/** JSON quoting escapes C0 controls; C1 controls (e.g. U+009B, a CSI on some terminals) and DEL are escaped too. */
+/** `text` between double quotes, cut short, control characters escaped. */
 export function quote(text: string, max = 60): string {
-  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
-  return JSON.stringify(cut).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `"${escapeControls(text.length > max ? `${text.slice(0, max)}...` : text)}"`;
+}
+
+/** C0 and C1 control characters and DEL as \u escapes: a file's content must not drive the terminal. */
+export function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function fieldPath(at: string, key: string): string {
@@ -52,8 +56,9 @@ function leaf<T>(expected: string, accepts: (value: unknown) => value is T, prob
       if (!accepts(value)) {
         issues.push({ path: at, message: `expected ${expected}, got ${describeValue(value)}` });
       } else {
+        // Rules such as composeNameProblem quote the value as it is: escape what the file put in it.
         const found = problem?.(value);
-        if (found) issues.push({ path: at, message: found });
+        if (found) issues.push({ path: at, message: escapeControls(found) });
       }
       return value as T;
     },
