@@ -152,11 +152,11 @@ describe('manifest fields are type-checked by one schema: every reader names the
 });
 
 /**
- * A preloaded module that sends this process SIGINT at a chosen point of init's writes: when the Nth
- * temporary file is written (staging) or at the Nth rename (commit). Deterministic, unlike a timer.
+ * A preloaded module that sends this process a signal at a chosen point of init's writes: once the Nth
+ * temporary file is written (staging) or the Nth rename is done (commit). Deterministic, unlike a timer.
  */
-async function interruptAt(phase: 'stage' | 'commit', nth: number): Promise<Record<string, string | undefined>> {
-  const preload = path.join(work.dir, `sigint-${phase}-${nth}.mjs`);
+async function interruptAt(phase: 'stage' | 'commit', nth: number, signal = 'SIGINT'): Promise<Record<string, string | undefined>> {
+  const preload = path.join(work.dir, `${signal}-${phase}-${nth}.mjs`);
   await writeFile(
     preload,
     `import { createRequire, syncBuiltinESMExports } from 'node:module';
@@ -165,8 +165,11 @@ let count = 0;
 const wrap = (name, matches) => {
   const original = fsp[name];
   fsp[name] = function (...args) {
-    if (matches(String(args[0])) && ++count === ${nth}) process.kill(process.pid, 'SIGINT');
-    return original.apply(this, args);
+    const hit = matches(String(args[0])) && ++count === ${nth};
+    return original.apply(this, args).then((result) => {
+      if (hit) process.kill(process.pid, '${signal}');
+      return result;
+    });
   };
 };
 ${phase === 'stage' ? "wrap('writeFile', (file) => file.endsWith('.tmp'));" : "wrap('rename', (file) => file.endsWith('.tmp'));"}
@@ -208,6 +211,16 @@ describe('Ctrl-C during the writes never leaves a half-written stack', () => {
     expect(await readFile(path.join(stack, 'docker-compose.yml'), 'utf8')).toContain('127.0.0.1:3005:3000');
     const check = await runCli(['init', '--check', '--dir', stack]);
     expect(check.exitCode, check.stderr).toBe(0);
+  });
+
+  it('a run killed outright (SIGKILL) leaves its temporary files; the next run removes them', async () => {
+    expect((await init()).exitCode).toBe(0);
+    const killed = await runCli(['init', '--yes', '--dir', stack, '--grafana-port', '3005'], { env: await interruptAt('stage', 3, 'SIGKILL') });
+    expect(killed.exitCode).not.toBe(0);
+    expect((await strayTemps(stack)).length).toBeGreaterThan(0);
+    const again = await init('--grafana-port', '3005');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await strayTemps(stack)).toEqual([]);
   });
 
   it('a real Ctrl-C at any moment leaves the old stack or the new one, and a re-run needs no --force', async () => {

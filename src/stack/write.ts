@@ -5,7 +5,7 @@
  * Every path is confined to the stack directory, and no symbolic link inside it is followed.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ActionError, CliError, InterruptedError } from '../errors.js';
 import { createInsideStack, createStackDirectory, insideStack, refuseLinks } from './confine.js';
@@ -141,6 +141,7 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
         throw fileError('remove', target, error);
       });
     }
+    await removeStaleTemps(plan);
   } finally {
     signals.release();
   }
@@ -151,9 +152,12 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
 
 const WRITES: ReadonlySet<FileAction> = new Set(['create', 'update', 'overwrite']);
 
+/** `.<name>.<12 hex>.tmp`: the temporary name of a staged file, next to its target. */
+const tempName = (target: string, suffix: string) => `.${path.basename(target)}.${suffix}.tmp`;
+
 /** Writes `content` to a new temporary file next to `target` and returns its path. */
 async function stage(target: string, content: string, mode: number): Promise<string> {
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(path.dirname(target), tempName(target, randomBytes(6).toString('hex')));
   try {
     await writeFile(temp, content, { mode, flag: 'wx' });
     await chmod(temp, mode); // the umask may have narrowed it
@@ -161,6 +165,27 @@ async function stage(target: string, content: string, mode: number): Promise<str
   } catch (error) {
     await rm(temp, { force: true });
     throw fileError('write', target, error);
+  }
+}
+
+/**
+ * Temporary files a killed run (SIGKILL, power loss: nothing could clean up) left next to the files of
+ * this stack. Only regular files named exactly like one of our staged files are removed.
+ */
+async function removeStaleTemps(plan: FilePlan): Promise<void> {
+  const targets = [MANIFEST_FILE, ...plan.files.map((entry) => entry.path)];
+  const byDirectory = new Map<string, Set<string>>();
+  for (const relative of targets) {
+    const directory = path.posix.dirname(relative);
+    byDirectory.set(directory, (byDirectory.get(directory) ?? new Set()).add(path.posix.basename(relative)));
+  }
+  for (const [relativeDir, names] of byDirectory) {
+    const directory = relativeDir === '.' ? plan.dir : insideStack(plan.dir, relativeDir);
+    const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const match = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(entry.name);
+      if (entry.isFile() && match && names.has(match[1] as string)) await rm(path.join(directory, entry.name), { force: true });
+    }
   }
 }
 
