@@ -119,6 +119,7 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
       await createInsideStack(plan.dir, path.posix.dirname(file.path), created);
       staged.push({ temp: await stage(target, file.content, file.mode), target });
     }
+    // Staged last and renamed last: until then a re-run plans from the old manifest.
     const manifestPath = await refuseLinks(plan.dir, MANIFEST_FILE);
     staged.push({ temp: await stage(manifestPath, serializeManifest(plan.manifest), 0o644), target: manifestPath });
     signals.throwIfReceived();
@@ -129,11 +130,11 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
     throw error;
   }
   try {
-    for (const { temp, target } of staged) {
-      await rename(temp, target).catch((error: unknown) => {
+    const commitFile = ({ temp, target }: { temp: string; target: string }) =>
+      rename(temp, target).catch((error: unknown) => {
         throw fileError('write', target, error);
       });
-    }
+    for (const file of staged.slice(0, -1)) await commitFile(file);
     for (const entry of plan.files) {
       const target = insideStack(plan.dir, entry.path);
       if (entry.file && entry.action === 'unchanged') await ensureMode(target, entry.file.mode);
@@ -141,6 +142,7 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
         throw fileError('remove', target, error);
       });
     }
+    await commitFile(staged.at(-1) as { temp: string; target: string });
     await removeStaleTemps(plan);
   } finally {
     signals.release();
