@@ -6,11 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 let stack: string;
@@ -225,8 +226,6 @@ describe('Ctrl-C during the writes never leaves a half-written stack', () => {
 
   it('a real Ctrl-C at any moment leaves the old stack or the new one, and a re-run needs no --force', async () => {
     expect((await init()).exitCode).toBe(0);
-    const { execa } = await import('execa');
-    const { BIN } = await import('./helpers/cli.js');
     for (const delayMs of [50, 120, 200, 300, 450]) {
       const child = execa('node', [BIN, 'init', '--yes', '--dir', stack, '--environment', `e${delayMs}`], { env: cleanEnv(), extendEnv: false, reject: false });
       setTimeout(() => child.kill('SIGINT'), delayMs);
@@ -276,7 +275,6 @@ describe('symbolic links inside the stack directory are refused, never followed'
     const target = path.join(work.dir, 'shared.env');
     await writeFile(target, 'GF_SECURITY_ADMIN_PASSWORD=not-for-loom\n');
     await chmod(target, 0o644);
-    const { rm } = await import('node:fs/promises');
     await rm(path.join(stack, '.env'));
     await symlink(target, path.join(stack, '.env'));
     for (const args of [[], ['--force'], ['--check']]) {
@@ -297,6 +295,15 @@ describe('symbolic links inside the stack directory are refused, never followed'
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('loom-otel.json is a symbolic link');
     expect(await readFile(path.join(work.dir, 'other.json'), 'utf8')).toBe('{}');
+  });
+
+  it('a FIFO where .env goes is refused, not read forever', async () => {
+    await mkdir(stack);
+    await execa('mkfifo', [path.join(stack, '.env')]);
+    const run = await init();
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(`Cannot read ${path.join(stack, '.env')} (not a regular file)`);
+    expect(await readdir(stack)).toEqual(['.env']);
   });
 
   it('--dir itself may be a link (the user chose it): init writes into the folder it points at', async () => {

@@ -46,6 +46,9 @@ export interface FilePlan {
 export async function readIfExists(dir: string, relative: string): Promise<string | undefined> {
   const file = await refuseLinks(dir, relative);
   try {
+    // A FIFO or a device in a file's place would block the read or never end it.
+    const info = await lstat(file);
+    if (!info.isFile() && !info.isDirectory()) throw new Error('not a regular file');
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
