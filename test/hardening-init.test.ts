@@ -115,6 +115,15 @@ describe('manifest fields are type-checked by one schema: every reader names the
     });
   }
 
+  it('a manifest from before "files" was recorded is still read (an optional field takes its default)', async () => {
+    expect((await init('--name', 'older')).exitCode).toBe(0);
+    await editManifest((m) => delete m.files);
+    const run = await init();
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Nothing to change');
+    expect(JSON.parse(await readFile(manifestPath(), 'utf8')).options.name).toBe('older');
+  });
+
   it('every problem is listed, and control characters from the file are escaped, not sent to the terminal', async () => {
     expect((await init()).exitCode).toBe(0);
     await editManifest((m) => {
