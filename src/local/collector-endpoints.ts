@@ -3,7 +3,7 @@
  * /metrics (span metrics) and the health_check extension.
  */
 import type http from 'node:http';
-import { LOCAL_STACK_HEADER } from '../stack/model.js';
+import { LOCAL_STACK_HEADER, LOCAL_STACK_PID_HEADER } from '../stack/model.js';
 import type { SpanMetrics } from './span-metrics.js';
 
 /** A duration the way Go prints it (the health_check extension's `uptime`): 1h2m3.5s, 49.0132518s. */
@@ -41,7 +41,7 @@ export function healthHandler(upSince: Date): http.RequestListener {
       upSince: upSince.toISOString(),
       uptime: goDurationString(Date.now() - upSince.getTime()),
     });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), [LOCAL_STACK_HEADER.name]: LOCAL_STACK_HEADER.value });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), [LOCAL_STACK_HEADER.name]: LOCAL_STACK_HEADER.value, [LOCAL_STACK_PID_HEADER]: String(process.pid) });
     res.end(body);
   };
 }
