@@ -42,3 +42,21 @@ export function goneMessage(found: FoundInstance): string {
     `Removed its stale PID file ${found.pidFile}.${instance.logFile ? ` Its log: ${instance.logFile}` : ''}`
   );
 }
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '0.0.0.0']);
+
+/** The running `up --local` an OTLP endpoint on this machine points at (one of its two OTLP ports), if any. */
+export async function localStackServing(endpoint: string, stackDirWithManifest: string | undefined): Promise<LocalInstance | undefined> {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return undefined;
+  }
+  if (!LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  const found = await findLocalInstance(stackDirWithManifest);
+  if (found?.state !== 'running') return undefined;
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const { otlpGrpc, otlpHttp } = found.instance.ports;
+  return port === otlpGrpc || port === otlpHttp ? found.instance : undefined;
+}
