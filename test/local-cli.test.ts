@@ -96,6 +96,40 @@ describe('up --local in a terminal', () => {
     expect(stdout).toMatch(/Stopped after .*: 2 spans received \(0 refused\), 1 traces kept/);
   });
 
+  it('traces faster than a person can read: one summary line per second instead of every tree', async () => {
+    const child = execa('node', [BIN, 'up', '--local', ...RANDOM_PORT_FLAGS], { env: cleanEnv(), extendEnv: false, reject: false });
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await child;
+    });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    while (!/Ctrl-C stops\./.test(stdout)) await new Promise((resolve) => setTimeout(resolve, 50));
+    const grpc = /export OTEL_EXPORTER_OTLP_ENDPOINT=(\S+)/.exec(stdout)![1]!;
+    const viewer = /Trace viewer\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+    const load = await runCli(['send-test-trace', '--endpoint', grpc, '--count', '200', '--error']);
+    expect(load.exitCode, load.stderr).toBe(0);
+    // Settled: the live view has seen every trace (drawn or counted).
+    const seen = () => {
+      const trees = stdout.match(/^cognitive\.run .* 15 spans, /gm)?.length ?? 0;
+      const summaries = [...stdout.matchAll(/^\S+ {2}(\d+) traces?, (\d+) spans?, (\d+) errors? in (\d+) traces? \(too many to draw; (\S+)\)$/gm)];
+      return { trees, summaries };
+    };
+    for (let i = 0; i < 100 && seen().trees + seen().summaries.reduce((n, m) => n + Number(m[1]), 0) < 200; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const { trees, summaries } = seen();
+    expect(summaries.length).toBeGreaterThan(0);
+    expect(trees + summaries.reduce((n, m) => n + Number(m[1]), 0)).toBe(200);
+    expect(trees).toBeLessThanOrEqual(3 * (summaries.length + 1));
+    for (const [, traces, spans, errors, errorTraces, link] of summaries) {
+      expect(Number(spans)).toBe(15 * Number(traces));
+      expect(Number(errors)).toBe(3 * Number(traces)); // --error: call, tool.invoke and cognitive.tool_call fail
+      expect(Number(errorTraces)).toBe(Number(traces));
+      expect(link).toBe(`${viewer}/search?tags=${encodeURIComponent('{"error":"true"}')}`);
+    }
+    child.kill('SIGINT');
+    expect((await child).exitCode).toBe(0);
+  });
+
   it('--quiet prints no spans; --json prints one line per span', async () => {
     const quiet = await startLocal(['--quiet']);
     await sendAgentTrace(quiet.url('otlpGrpc'));

@@ -17,6 +17,8 @@ import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js'
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
 import { SPAN_KIND_NAMES, valueAsJson, type StoredSpan } from '../local/model.js';
 import { MAX_SERIES } from '../local/span-metrics.js';
+import { LiveRate, type SecondSummary } from '../local/live-rate.js';
+import type { StoredTrace } from '../local/store.js';
 import { LOCAL_PORT_NAMES, startLocalStack, type LocalStack } from '../local/stack.js';
 import type { ReceiverEvent } from '../local/receiver.js';
 import { describePorts, findInstance, logFilePath, pidFilePath, readInstance, removeInstance, stateDir, writeInstance, type LocalInstance } from '../local/lifecycle.js';
@@ -187,9 +189,20 @@ function spanJson(span: StoredSpan) {
   };
 }
 
-function printTrace(ctx: OutputContext, stack: LocalStack, traceId: string): void {
-  const trace = stack.receiver.store.get(traceId);
-  if (!trace) return; // evicted before it settled
+/** The viewer's search for traces with an error span, in Jaeger UI's URL form. */
+const ERROR_SEARCH = `/search?tags=${encodeURIComponent(JSON.stringify({ error: 'true' }))}`;
+
+function printSecondSummary(ctx: OutputContext, stack: LocalStack, summary: SecondSummary): void {
+  const { style } = ctx;
+  const base = urls(stack.ports).jaegerUi;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const errors = summary.errors > 0 ? style.red(`${plural(summary.errors, 'error')} in ${plural(summary.errorTraces, 'trace')}`) : '0 errors';
+  const link = summary.errors > 0 ? `${base}${ERROR_SEARCH}` : `${base}/search`;
+  ctx.out(`${style.dim(new Date().toTimeString().slice(0, 8))}  ${plural(summary.traces, 'trace')}, ${plural(summary.spans, 'span')}, ${errors} ${style.dim(`(too many to draw; ${link})`)}`);
+}
+
+function printTrace(ctx: OutputContext, stack: LocalStack, trace: StoredTrace): void {
+  const { traceId } = trace;
   const { style } = ctx;
   const spans = trace.spans.map((s) => ({
     spanId: s.spanId,
@@ -373,14 +386,22 @@ export async function runUpLocal(options: Record<string, unknown>, command: Comm
   }
   printStartup(ctx, settings, stack.ports);
 
-  const finished = new FinishedTraces((traceId) => printTrace(ctx, stack, traceId));
+  const rate = new LiveRate((summary) => printSecondSummary(ctx, stack, summary));
+  const finished = new FinishedTraces((traceId) => {
+    const trace = stack.receiver.store.get(traceId);
+    if (!trace) return; // evicted before it settled
+    if (rate.admit(trace.spans.length, trace.spans.filter((s) => s.statusCode === 2).length)) printTrace(ctx, stack, trace);
+  });
   stack.receiver.listen((event) => {
     if (settings.quiet) return;
     if (event.kind !== 'spans') printEvent(ctx, event);
     else if (ctx.json) for (const span of event.spans) ctx.out(JSON.stringify(spanJson(span)));
     else finished.seen(event.spans);
   });
-  if (!settings.quiet && !ctx.json) finished.start();
+  if (!settings.quiet && !ctx.json) {
+    finished.start();
+    rate.start();
+  }
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
@@ -390,6 +411,7 @@ export async function runUpLocal(options: Record<string, unknown>, command: Comm
   await removeInstance(settings.stateDir, process.pid).catch(() => undefined);
   finished.stop();
   finished.flush();
+  rate.stop();
   if (!ctx.json) ctx.out();
   printSummary(ctx, stack);
 }
