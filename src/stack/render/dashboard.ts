@@ -174,7 +174,22 @@ export function buildDashboard(model: StackModel): Record<string, unknown> {
     version: 1,
     time: { from: 'now-1h', to: 'now' },
     timezone: 'browser',
-    links: jaegerUrl ? [{ title: 'Traces in Jaeger', type: 'link', url: jaegerUrl, targetBlank: true, icon: 'external link' }] : [],
+    links: jaegerUrl
+      ? [
+          {
+            title: 'Traces in Jaeger',
+            type: 'link',
+            url: jaegerUrl,
+            targetBlank: true,
+            icon: 'external link',
+            tooltip: 'Open the Jaeger UI',
+            tags: [],
+            asDropdown: false,
+            includeVars: false,
+            keepTime: false,
+          },
+        ]
+      : [],
     templating: {
       list: [labelVariable('service', 'Service', BASE.serviceName), labelVariable('environment', 'Environment', DIM['deployment.environment'])],
     },
