@@ -31,6 +31,8 @@ export const TOKENS_PIPELINE = 'metrics/llm_tokens';
 /** The OTLP metric the connector emits, and the Prometheus series the exporter serves (a monotonic sum gets `_total`). */
 export const TOKENS_METRIC = 'llm.tokens';
 export const TOKENS_SERIES = 'llm_tokens_total';
+/** The metric's description (the exporter's HELP line). */
+export const TOKENS_DESCRIPTION = 'LLM tokens recorded on spans, by token type, model, provider and agent.';
 /** The instrumentation scope the connector gives its metrics (the exporter's `otel_scope_name`). */
 export const TOKENS_SCOPE_NAME = 'github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector';
 
