@@ -5,9 +5,10 @@
  * spellings: Loom's (`cognitive.run`, `llm.generate`, `llm.model`, `llm.usage.prompt_tokens`, ...) and the
  * OpenTelemetry GenAI conventions' (`invoke_agent`, `chat`, `execute_tool`, `gen_ai.*`).
  */
-import { LOOM_SPAN_NAMES } from '../stack/spanmetrics.js';
+import { AGENT_ATTRIBUTES, SPAN_NAME_PATTERNS } from '../stack/spanmetrics.js';
 import { parseGoDuration, SearchError } from './jaeger.js';
-import type { Attribute, StoredSpan } from './model.js';
+import { spanTokens } from '../stack/tokens.js';
+import { attribute, type Attribute, type StoredSpan } from './model.js';
 import type { TraceStore } from './store.js';
 
 export interface AgentMetrics {
@@ -33,39 +34,18 @@ const text = (attributes: readonly Attribute[], ...keys: string[]): string | und
   return undefined;
 };
 
-const number = (attributes: readonly Attribute[], ...keys: string[]): number | undefined => {
-  for (const key of keys) {
-    const value = Number(attributes.find((a) => a.key === key)?.value);
-    if (Number.isFinite(value)) return value;
-  }
-  return undefined;
-};
+/** The dashboard's span-name patterns (src/stack/spanmetrics.ts), anchored as PromQL anchors them. */
+const pattern = (names: readonly string[]) => new RegExp(`^(?:${names.join('|')})$`);
+const AGENT_RUN = pattern(SPAN_NAME_PATTERNS.agentRun);
+const LLM_CALL = pattern(SPAN_NAME_PATTERNS.llmCall);
+const TOOL_CALL = pattern(SPAN_NAME_PATTERNS.toolCall);
 
-/** GenAI span names start with the operation: `chat gpt-4o`, `invoke_agent planner`, `execute_tool search`. */
-const operationOf = (span: StoredSpan) => text(span.attributes, 'gen_ai.operation.name') ?? span.name.split(' ')[0];
-
-export function isAgentRun(span: StoredSpan): boolean {
-  return span.name === LOOM_SPAN_NAMES.agentRun || operationOf(span) === 'invoke_agent';
-}
-
-export function isLlmCall(span: StoredSpan): boolean {
-  if (span.name === LOOM_SPAN_NAMES.llmGenerate || span.name === 'llm.chat') return true;
-  const operation = operationOf(span);
-  return operation === 'chat' || operation === 'text_completion' || operation === 'generate_content';
-}
-
-export function isToolCall(span: StoredSpan): boolean {
-  return span.name === LOOM_SPAN_NAMES.toolInvoke || operationOf(span) === 'execute_tool';
-}
-
-export const agentOf = (span: StoredSpan) => text(span.attributes, 'agent.id', 'gen_ai.agent.name', 'gen_ai.agent.id') ?? 'agent';
-export const modelOf = (span: StoredSpan) => text(span.attributes, 'llm.model', 'gen_ai.request.model', 'gen_ai.response.model') ?? 'unknown model';
-export const toolOf = (span: StoredSpan) => text(span.attributes, 'tool.name', 'gen_ai.tool.name') ?? 'unknown tool';
-/** Input and output tokens: GenAI first, then real Loom (`llm.usage.*`), then the seed's names. */
-export const tokensOf = (span: StoredSpan) => ({
-  input: number(span.attributes, 'gen_ai.usage.input_tokens', 'llm.usage.prompt_tokens', 'llm.prompt_tokens'),
-  output: number(span.attributes, 'gen_ai.usage.output_tokens', 'llm.usage.completion_tokens', 'llm.completion_tokens'),
-});
+const { agent, model, tool } = AGENT_ATTRIBUTES;
+export const agentOf = (span: StoredSpan) => text(span.attributes, agent.loom, agent.genAi, 'gen_ai.agent.id') ?? 'agent';
+export const modelOf = (span: StoredSpan) => text(span.attributes, model.loom, model.genAi, 'gen_ai.response.model') ?? 'unknown model';
+export const toolOf = (span: StoredSpan) => text(span.attributes, tool.loom, tool.genAi) ?? 'unknown tool';
+/** Input + output tokens of a span, read as the token counters read them (src/stack/tokens.ts: each spelling, no double count). */
+const tokensOf = (span: StoredSpan) => spanTokens((key) => attribute(span.attributes, key)).reduce((sum, t) => sum + t.count, 0);
 
 function p95(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -105,18 +85,17 @@ export function agentMetrics(store: TraceStore, params: URLSearchParams, nowMs: 
       if (span.startUs < startUs || span.startUs >= endUs) continue;
       const bucket = Math.floor((span.startUs - startUs) / stepUs);
       const failed = span.statusCode === 2;
-      if (isAgentRun(span)) {
+      if (AGENT_RUN.test(span.name)) {
         add('runs', agentOf(span), bucket);
         sample('runMs', agentOf(span), bucket, span.durationUs / 1000);
-      } else if (isLlmCall(span)) {
+      } else if (LLM_CALL.test(span.name)) {
         const model = modelOf(span);
         add('llm', model, bucket);
         add('llmErrors', model, bucket, failed ? 1 : 0);
         sample('llmMs', model, bucket, span.durationUs / 1000);
         const tokens = tokensOf(span);
-        const total = (tokens.input ?? 0) + (tokens.output ?? 0);
-        if (total > 0) add('tokens', model, bucket, total);
-      } else if (isToolCall(span)) {
+        if (tokens > 0) add('tokens', model, bucket, tokens);
+      } else if (TOOL_CALL.test(span.name)) {
         add('tools', toolOf(span), bucket);
         add('toolErrors', toolOf(span), bucket, failed ? 1 : 0);
       }
