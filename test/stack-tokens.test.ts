@@ -68,6 +68,16 @@ describe('the generated collector counts LLM tokens', () => {
   });
 });
 
+describe('the generated docs', () => {
+  it("name the token series and tell Jaeger's Monitor tab users to pick Internal or Client", async () => {
+    const readme = await readFile(path.join(work.dir, 'stack', 'README.md'), 'utf8');
+    expect(readme).toContain('`llm_tokens_total` counts the tokens recorded on spans, by `gen_ai_token_type`');
+    expect(readme).toMatch(/Monitor tab .* span kind Server: Loom's spans are Internal\n\(the test trace's LLM calls Client\), so pick Internal or Client/);
+    const jaeger = await readFile(path.join(work.dir, 'stack', 'jaeger.yaml'), 'utf8');
+    expect(jaeger).toContain('so pick Internal or Client in the tab');
+  });
+});
+
 describe('reading token counts the way the connector does', () => {
   const span = (attributes: Record<string, { type: string; value: unknown }>) => spanTokens((key) => attributes[key]);
 
