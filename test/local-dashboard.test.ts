@@ -7,11 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/stand-in-docker.js';
 import { requireTool } from './helpers/validators.js';
 import { startLocal, stopAllLocal, type LocalRun } from './local-harness.js';
 
@@ -28,16 +28,6 @@ afterAll(async () => {
   await stopAllLocal();
   await cleanup?.();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** A GenAI-conventions agent run: invoke_agent -> chat (with token usage) and execute_tool. */
 async function sendGenAiRun(local: LocalRun, trace: string): Promise<void> {

@@ -59,7 +59,7 @@ describe('the generated collector counts LLM tokens', () => {
   });
 
   it('gives every resource both deployment.environment names, copying whichever the agent set (and a service_name copy)', () => {
-    expect(config.processors.resource!.attributes.slice(0, 4)).toEqual([
+    expect(config.processors.resource!.attributes!.slice(0, 4)).toEqual([
       { key: 'deployment.environment.name', from_attribute: 'deployment.environment', action: 'insert' },
       { key: 'deployment.environment', from_attribute: 'deployment.environment.name', action: 'insert' },
       { key: 'deployment.environment.name', value: '${env:DEPLOYMENT_ENV:-staging}', action: 'insert' },
