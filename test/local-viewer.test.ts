@@ -28,6 +28,23 @@ const attrs = (list: Attr[]) =>
     value: typeof value === 'string' ? { stringValue: value } : typeof value === 'boolean' ? { boolValue: value } : Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value },
   }));
 
+const OLD_TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+
+/** A trace of `old-agent` that started two hours ago: inside a 6-hour lookback, outside a 1-hour one. */
+async function sendOldTrace(local: LocalRun): Promise<void> {
+  const start = BigInt(Date.now() - 2 * 3600_000) * 1_000_000n;
+  const body = {
+    resourceSpans: [
+      {
+        resource: { attributes: attrs([['service.name', 'old-agent']]) },
+        scopeSpans: [{ spans: [{ traceId: OLD_TRACE_ID, spanId: '0a'.repeat(8), name: 'cognitive.run', startTimeUnixNano: String(start), endTimeUnixNano: String(start + 500_000_000n) }] }],
+      },
+    ],
+  };
+  const response = await fetch(local.url('otlpHttp', '/v1/traces'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  expect(response.status).toBe(200);
+}
+
 async function sendHandmadeTrace(local: LocalRun): Promise<void> {
   const start = BigInt(Date.now() - 30_000) * 1_000_000n;
   const span = (id: string, parent: string | undefined, name: string, fromMs: number, ms: number, attributes: Attr[] = [], error = false) => ({
@@ -93,6 +110,7 @@ describe.runIf(hasChromium)('the viewer of up --local in Chromium (Playwright)',
     await mkdir(ARTIFACTS, { recursive: true });
     local = await startLocal(['--quiet']);
     await sendHandmadeTrace(local);
+    await sendOldTrace(local);
     const load = await runCli(['send-test-trace', '--endpoint', local.url('otlpGrpc'), '--count', String(LOAD_TRACES), '--concurrency', '2'], { timeout: 180_000 });
     expect(load.exitCode, load.stderr).toBe(0);
     const failed = await runCli(['--json', 'send-test-trace', '--endpoint', local.url('otlpGrpc'), '--jaeger-url', local.url('jaegerUi'), '--error']);
@@ -149,6 +167,12 @@ describe.runIf(hasChromium)('the viewer of up --local in Chromium (Playwright)',
     expect(await resultStatus()).toMatch(/^No traces match/);
     await open('/search?lookback=5m&service=viewer-agent');
     expect(await rowIds()).toEqual([TRACE_ID]);
+    await open('/search?service=old-agent');
+    expect(await resultStatus()).toMatch(/^No traces match/); // the form's default lookback: the last hour
+    await page.selectOption('#f-lookback', '6h');
+    await page.click('#f-submit');
+    await navigated(/lookback=6h/);
+    expect(await rowIds()).toEqual([OLD_TRACE_ID]);
 
     await page.fill('#f-limit', '7');
     await page.selectOption('#f-service', '');
