@@ -309,6 +309,7 @@ describe('send-test-trace finds the up --local its endpoint points at (its PID f
     expect(run.stdout).not.toContain('not checked');
     expect(run.stdout).toContain(`Viewer:  ${stack.urls.jaegerUi}/trace/${traceId}`);
     expect(run.stdout).toContain(`Search:  ${stack.urls.jaegerUi}/search?service=local-hop-agent`);
+    expect(run.stdout).toContain(`Metrics: ${stack.urls.jaegerUi}/metrics`);
     expect(run.stdout).not.toContain('Grafana');
 
     const json = await runCli(['--json', 'send-test-trace', '--service', 'local-hop-json'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: stack.urls.otlpHttp, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), cwd: workDir });
@@ -316,7 +317,7 @@ describe('send-test-trace finds the up --local its endpoint points at (its PID f
     const doc = JSON.parse(json.stdout);
     expect(doc.prometheus).toMatchObject({ kind: 'metrics-endpoint', url: stack.urls.collectorMetrics, visible: true, service: 'local-hop-json', before: 0, calls: 8 }); // the agent's 8 of the 15 spans
     expect(doc.prometheus.source).toMatch(/^up --local \(PID \d+\)$/);
-    expect(doc.links).toEqual({ jaeger: `${stack.urls.jaegerUi}/trace/${doc.traceId}`, search: `${stack.urls.jaegerUi}/search?service=local-hop-json` });
+    expect(doc.links).toEqual({ jaeger: `${stack.urls.jaegerUi}/trace/${doc.traceId}`, search: `${stack.urls.jaegerUi}/search?service=local-hop-json`, metrics: `${stack.urls.jaegerUi}/metrics` });
   });
 
   it('on a terminal, a spinner names the hop it waits for (in --json mode too, on stderr)', async () => {

@@ -340,12 +340,12 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
   if (failure) throw failure;
 }
 
-const LINK_LABELS: Record<string, string> = { jaeger: 'Jaeger', grafana: 'Grafana', search: 'Search' };
+const LINK_LABELS: Record<string, string> = { jaeger: 'Jaeger', grafana: 'Grafana', search: 'Search', metrics: 'Metrics' };
 
-/** up --local's own pages: the trace, and the search for the test service. */
+/** up --local's own pages: the trace, the search for the test service, and the agents metrics page (its Grafana). */
 function localLinks(local: LocalInstance, traceId: string, service: string): Record<string, string> {
   const base = `http://127.0.0.1:${local.ports.jaegerUi}`;
-  return { jaeger: `${base}/trace/${traceId}`, search: `${base}/search?service=${encodeURIComponent(service)}` };
+  return { jaeger: `${base}/trace/${traceId}`, search: `${base}/search?service=${encodeURIComponent(service)}`, metrics: `${base}/metrics` };
 }
 
 /** The error the run ends with, or undefined when everything asked for was seen. */

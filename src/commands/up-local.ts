@@ -146,7 +146,7 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, ports: Record
   const rows: Array<[string, string, string]> = [
     ['OTLP gRPC', u.otlpGrpc, 'TraceService, MetricsService, LogsService'],
     ['OTLP HTTP', u.otlpHttp, '/v1/traces, /v1/metrics, /v1/logs (protobuf or JSON, gzip)'],
-    ['Trace viewer', u.jaegerUi, 'Jaeger query API under /api'],
+    ['Trace viewer', u.jaegerUi, 'search, traces, /dependencies, /metrics; Jaeger query API under /api'],
     ['Span metrics', u.collectorMetrics, 'spanmetrics series for Prometheus'],
     ['Health check', u.collectorHealth, 'health_check answer'],
   ];
