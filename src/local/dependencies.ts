@@ -1,7 +1,8 @@
 /**
  * `GET /api/dependencies?endTs=<ms>&lookback=<ms>` as Jaeger serves it: one `{parent, child, callCount}`
- * per pair of services where a span of `parent` has a child span in `child`, counted over the stored
- * traces with spans in the window (Jaeger's own in-memory store computes it the same way).
+ * per pair of different services where a span of `parent` has a child span in `child`, counted over
+ * every span of the stored traces that have a span starting in the window. Jaeger's in-memory store
+ * computes it the same way (GetDependencies: traceIsBetweenStartAndEnd, same-service pairs skipped).
  */
 import { serviceName } from './jaeger.js';
 import type { TraceStore } from './store.js';
@@ -20,10 +21,9 @@ export function dependencyLinks(store: TraceStore, endMs: number, lookbackMs: nu
   const toUs = endMs * 1000;
   const counts = new Map<string, DependencyLink>();
   for (const trace of store.newestFirst()) {
-    if (trace.endUs < fromUs || trace.startUs > toUs) continue;
+    if (!trace.spans.some((s) => s.startUs > fromUs && s.startUs < toUs)) continue;
     const serviceOf = new Map(trace.spans.map((s) => [s.spanId, serviceName(s.resource)]));
     for (const span of trace.spans) {
-      if (span.startUs < fromUs || span.startUs > toUs) continue;
       const parent = span.parentSpanId ? serviceOf.get(span.parentSpanId) : undefined;
       const child = serviceName(span.resource);
       if (parent === undefined || parent === child) continue;
