@@ -244,6 +244,13 @@ describe.runIf(hasChromium)('the viewer of up --local in Chromium (Playwright)',
     expect(json.data[0].spans).toHaveLength(5);
   });
 
+  it('a trace id that is not stored says so and links back to the search', async () => {
+    await open(`/trace/${'f'.repeat(32)}`, 'trace');
+    expect(await page.textContent('#trace-missing')).toBe(`Trace ${'f'.repeat(32)}: trace not found. Spans can take a moment to arrive; reload to try again.`);
+    await page.click('text=Back to the search');
+    await navigated(/\/search$/);
+  });
+
   it('collapses and expands a subtree', async () => {
     await open(`/trace/${TRACE_ID}`, 'trace');
     const visible = () => page.$$eval('#waterfall .row[data-span-id]', (rows) => rows.filter((r) => !(r as unknown as { hidden: boolean }).hidden).map((r) => r.querySelector('.op')?.textContent));
