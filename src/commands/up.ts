@@ -17,6 +17,7 @@ export function defineUp(command: Command): void {
     .option('-y, --yes', 'never prompt (run init with defaults when there is no stack)')
     .option('--local', 'no Docker: run an OTLP receiver, trace store, Jaeger query API and metrics in this process')
     .option('--expose', 'with --local: listen on all interfaces instead of 127.0.0.1')
+    .option('--detach', 'with --local: run in the background; returns once it answers (PID and log file in the stack directory, else ~/.local/state/loom-otel)')
     .option('--quiet', 'with --local: do not print each finished trace')
     .option('--max-traces <n>', 'with --local: traces kept in memory, oldest evicted first', String(DEFAULT_MAX_TRACES))
     .option('--max-request-mib <n>', 'with --local: largest OTLP request accepted, in MiB', String(DEFAULT_MAX_REQUEST_MIB))
@@ -37,6 +38,7 @@ export function defineUp(command: Command): void {
 /** Flags that only `--local` reads, by commander attribute name. */
 const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
   expose: '--expose',
+  detach: '--detach',
   quiet: '--quiet',
   maxTraces: '--max-traces',
   maxRequestMib: '--max-request-mib',
