@@ -376,7 +376,7 @@ describe.runIf(requireTool('openssl', 'apt-get install openssl'))('send-test-tra
     const url = `https://localhost:${(server.address() as net.AddressInfo).port}`;
     const run = await runCli(['send-test-trace', '--endpoint', url, '--no-verify', '--timeout', '2'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_CERTIFICATE: cert }) });
     expect(run.exitCode, run.stderr).toBe(1);
-    expect(run.stderr).toContain('speaks HTTP/1.1, not gRPC (HTTP/2)');
+    expect(run.stderr).toContain('is an HTTP/1.1 server, not gRPC (HTTP/2)');
     expect(run.stderr).toContain('OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf');
   });
 
