@@ -3,7 +3,7 @@
  * (`send-test-trace`) describes its failure through here, so the user reads the same cause and fix
  * whichever command found it.
  */
-import { redact } from '../output/redact.js';
+import { redact, secretsOfHeaders } from '../output/redact.js';
 import type { OtlpProtocol } from './settings.js';
 
 export type OtlpFailureKind =
@@ -54,7 +54,7 @@ const MAX_PEER_TEXT = 200;
  * collapsed, our header values removed, shortened. Control characters are escaped at the output boundary.
  */
 export function peerText(text: string, ctx: FailureContext): string {
-  const line = redact(text.replace(/\s+/g, ' ').trim(), ctx.secrets);
+  const line = redact(text.replace(/\s+/g, ' ').trim(), secretsOfHeaders(ctx.secrets ?? []));
   return line.length > MAX_PEER_TEXT ? `${line.slice(0, MAX_PEER_TEXT - 1)}…` : line;
 }
 

@@ -21,7 +21,7 @@ import {
   type FailureContext,
   type OtlpFailure,
 } from './failures.js';
-import type { OtlpProtocol, OtlpTraceSettings } from './settings.js';
+import { credentialsOf, type OtlpProtocol, type OtlpTraceSettings } from './settings.js';
 
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -37,6 +37,8 @@ export interface ProbeTarget {
   /** PEM files of a client certificate and its key, for endpoints that require mutual TLS. */
   clientCertificateFile?: string;
   clientKeyFile?: string;
+  /** Credentials sent (header values, URL userinfo): removed from what the peer says back. */
+  secrets?: string[];
 }
 
 /** The TLS material a connection presents: the CA to trust and, for mutual TLS, a client certificate. */
@@ -92,7 +94,7 @@ const EMPTY_GRPC_MESSAGE = Buffer.alloc(5);
 export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
   const deadline = Date.now() + target.timeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
-  const ctx: FailureContext = { url: target.url, protocol: target.protocol, timeoutMs: target.timeoutMs, secrets: Object.values(target.headers ?? {}) };
+  const ctx: FailureContext = { url: target.url, protocol: target.protocol, timeoutMs: target.timeoutMs, secrets: target.secrets ?? Object.values(target.headers ?? {}) };
   const steps: ProbeStep[] = [];
   const result: ProbeResult = { ok: false, steps };
 
@@ -194,6 +196,7 @@ export function probeTargetOf(settings: OtlpTraceSettings, timeoutMs: number): P
     protocol: settings.protocol.value,
     tls: settings.tls.value,
     headers: settings.headers.value,
+    secrets: credentialsOf(settings),
     timeoutMs,
     ...(settings.certificateFile ? { certificateFile: settings.certificateFile.value } : {}),
     ...(settings.clientCertificateFile ? { clientCertificateFile: settings.clientCertificateFile.value } : {}),
@@ -204,14 +207,18 @@ export function probeTargetOf(settings: OtlpTraceSettings, timeoutMs: number): P
 /** Failures that say only that time ran out: a probe with a short budget proves nothing more by them. */
 const TIMEOUT_KINDS: ReadonlySet<OtlpFailure['kind']> = new Set(['no-answer', 'connect-timeout']);
 
+/** Failures that are the receiver's own answer to our request: probing again would only repeat it. */
+const ANSWERED_KINDS: ReadonlySet<OtlpFailure['kind']> = new Set(['partial-success', 'http-status']);
+
 /**
  * One explanation of why OTLP data does not arrive, for every command: after an export failed, doctor's
  * probe looks at the endpoint step by step and its cause (in doctor's words) replaces the exporter's
  * guess. The export's own description stands when the probe passes (the endpoint is fine but refused
- * this payload) or only ran out of time, and for a timed-out export (the probe would only wait again).
+ * this payload) or only ran out of time, for a timed-out export (the probe would only wait again), and
+ * for an HTTP status or partial success (the receiver's own answer).
  */
 export async function explainExportFailure(failure: OtlpFailure, settings: OtlpTraceSettings, budgetMs: number): Promise<OtlpFailure> {
-  if (failure.kind === 'partial-success' || TIMEOUT_KINDS.has(failure.kind)) return failure;
+  if (ANSWERED_KINDS.has(failure.kind) || TIMEOUT_KINDS.has(failure.kind)) return failure;
   const probe = await probeOtlp(probeTargetOf(settings, budgetMs));
   return probe.failure && !TIMEOUT_KINDS.has(probe.failure.kind) ? probe.failure : failure;
 }
@@ -450,8 +457,8 @@ function httpRequest(url: URL, method: 'GET' | 'POST', target: ProbeTarget, body
       response.on('end', () => {
         clearTimeout(timer);
         const text = Buffer.concat(chunks).toString('utf8');
-        // Only short, printable bodies are useful in a message; protobuf bodies are not.
-        resolve({ status: response.statusCode ?? 0, body: /^[\x20-\x7e\s]*$/.test(text) ? text : '' });
+        // Text bodies say why (escaped and stripped of our header values when printed); protobuf bodies do not.
+        resolve({ status: response.statusCode ?? 0, body: /[\u0000\ufffd]/.test(text) ? '' : text });
       });
     });
     request.on('error', (error) => {
