@@ -252,6 +252,13 @@ describe('send-test-trace names the cause as doctor does', () => {
     expect(await both(await http1Server(200))).toMatch(/is an HTTP\/1\.1 server, not gRPC/);
   }, 60_000);
 
+  it('load mode names the commonest failure as doctor does', async () => {
+    const port = await sshServer();
+    const run = await runCli(['send-test-trace', '--endpoint', `http://127.0.0.1:${port}`, '--protocol', 'grpc', '--timeout', '3', '--count', '3']);
+    expect(run.exitCode, seen(run)).toBe(1);
+    expect(run.stdout).toMatch(/\d+× 127\.0\.0\.1:\d+ is not an OTLP receiver: it speaks neither HTTP nor TLS .*an SSH server/);
+  }, 60_000);
+
   it.runIf(requireTool('python3', 'apt-get install python3'))("Python's http.server on the gRPC port (it answers the HTTP/2 preface with a 505 page)", async () => {
     expect(await both(await pythonHttpServer())).toMatch(/is an HTTP\/1\.1 server, not gRPC/);
   }, 60_000);
