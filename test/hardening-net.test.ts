@@ -11,6 +11,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { runCli, tempDir, type CliRun } from './helpers/cli.js';
 import { requireTool } from './helpers/validators.js';
+import { composePsOutput, initStack, installStandIn } from './helpers/stand-in-docker.js';
 import { http1Server, http2Server, selfSignedCertificate, silentServer, stopAll, tlsServer, track } from './doctor-servers.js';
 
 afterEach(stopAll);
@@ -179,6 +180,32 @@ describe('credentials are never printed', () => {
     expect(seen(run)).not.toContain('TOPSECRETTOKEN42');
   }, 60_000);
 });
+
+it('up masks credentials and escapes control characters in a container log it shows (stand-in docker)', async () => {
+  const root = await tempDir();
+  try {
+    const stackDir = `${root.dir}/observability`;
+    await initStack(stackDir);
+    const docker = await installStandIn(root.dir, ['docker']);
+    const exited = composePsOutput(
+      [
+        { service: 'otel-collector', state: 'exited', exitCode: 1 },
+        { service: 'jaeger', state: 'running' },
+        { service: 'prometheus', state: 'running' },
+        { service: 'grafana', state: 'running' },
+      ],
+      'lines',
+    );
+    const log = `Error: exporting to https://agent:LOGSECRET@otlp.example.com:4317/?api_key=KEYSECRET failed ${ESC}]0;pwned\u0007${ESC}[2J`;
+    const run = await runCli(['up', '--dir', stackDir, '--timeout', '30'], { env: docker.env({ STANDIN_PS_AFTER_UP: exited, STANDIN_LOGS: log }) });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('otel-collector-1  | Error: exporting to https://***@otlp.example.com:4317/?api_key=*** failed \\x1b]0;pwned\\x07\\x1b[2J');
+    expect(seen(run)).not.toMatch(/LOGSECRET|KEYSECRET/);
+    expect(seen(run)).not.toContain(ESC);
+  } finally {
+    await root.cleanup();
+  }
+}, 90_000);
 
 describe("a peer's control characters are shown, never obeyed", () => {
   const assertInert = (text: string) => {
