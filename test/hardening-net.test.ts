@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { runCli, tempDir, type CliRun } from './helpers/cli.js';
 import { requireTool } from './helpers/validators.js';
-import { composePsOutput, initStack, installStandIn } from './helpers/stand-in-docker.js';
+import { collectorExited, initStack, installStandIn } from './helpers/stand-in-docker.js';
 import { http1Server, http2Server, selfSignedCertificate, silentServer, stopAll, tlsServer, track } from './doctor-servers.js';
 
 afterEach(stopAll);
@@ -22,6 +22,13 @@ const seen = (run: CliRun) => `${run.stdout}\n${run.stderr}`;
 const ESC = '\u001b';
 /** Loose bound for "finished within --timeout plus a small margin" on a loaded CI machine; before the fix these ran for ever. */
 const LOOSE_MS = 20_000;
+
+const NO_STACK = '/nonexistent-loom-otel-stack';
+
+/** `doctor` without a stack, or `send-test-trace` without verification, against the same endpoint flags. */
+function probeWith(command: string, args: string[]): Promise<CliRun> {
+  return runCli(command === 'doctor' ? ['doctor', ...args, '--dir', NO_STACK] : ['send-test-trace', ...args, '--no-verify']);
+}
 
 async function timed(args: string[]): Promise<CliRun & { ms: number }> {
   const started = Date.now();
@@ -134,7 +141,7 @@ describe('every export and probe has an overall deadline', () => {
 
     it.each(PROTOCOLS)(`doctor --protocol %s ends within --timeout when the peer ${name}`, async (protocol) => {
       const port = await server();
-      const run = await timed(['doctor', '--json', '--endpoint', `http://127.0.0.1:${port}`, '--protocol', protocol, '--timeout', '1', '--dir', '/nonexistent-loom-otel-stack']);
+      const run = await timed(['doctor', '--json', '--endpoint', `http://127.0.0.1:${port}`, '--protocol', protocol, '--timeout', '1', '--dir', NO_STACK]);
       const report = JSON.parse(run.stdout) as { probe: { ok: boolean; failure: { cause: string } } };
       expect(report.probe.ok).toBe(false);
       expect(run.exitCode).toBe(1);
@@ -156,7 +163,7 @@ describe('credentials are never printed', () => {
     const port = await http1Server(404);
     const endpoint = `http://agent:PASSWORD123@127.0.0.1:${port}/v1/traces?api_key=QUERYSECRET&region=eu`;
     for (const json of [false, true]) {
-      const run = await runCli(['doctor', ...(json ? ['--json'] : []), '--endpoint', endpoint, '--protocol', 'http/protobuf', '--timeout', '2', '--dir', '/nonexistent-loom-otel-stack']);
+      const run = await runCli(['doctor', ...(json ? ['--json'] : []), '--endpoint', endpoint, '--protocol', 'http/protobuf', '--timeout', '2', '--dir', NO_STACK]);
       expect(seen(run)).not.toMatch(/PASSWORD123|QUERYSECRET/);
       expect(seen(run)).toContain(`http://***@127.0.0.1:${port}/v1/traces?api_key=***&region=eu`);
     }
@@ -173,7 +180,7 @@ describe('credentials are never printed', () => {
   it.each(['doctor', 'send-test-trace'])('%s removes the header values it sent from a 401 body that echoes them', async (command) => {
     const port = await echoingServer();
     const args = ['--endpoint', `http://127.0.0.1:${port}`, '--protocol', 'http/protobuf', '--header', 'authorization=Bearer%20TOPSECRETTOKEN42', '--timeout', '2'];
-    const run = await runCli(command === 'doctor' ? ['doctor', ...args, '--dir', '/nonexistent-loom-otel-stack'] : ['send-test-trace', ...args, '--no-verify']);
+    const run = await probeWith(command, args);
     expect(run.exitCode).toBe(1);
     expect(seen(run)).toContain('401');
     expect(seen(run)).toContain('authorization: ***');
@@ -187,15 +194,7 @@ it('up masks credentials and escapes control characters in a container log it sh
     const stackDir = `${root.dir}/observability`;
     await initStack(stackDir);
     const docker = await installStandIn(root.dir, ['docker']);
-    const exited = composePsOutput(
-      [
-        { service: 'otel-collector', state: 'exited', exitCode: 1 },
-        { service: 'jaeger', state: 'running' },
-        { service: 'prometheus', state: 'running' },
-        { service: 'grafana', state: 'running' },
-      ],
-      'lines',
-    );
+    const exited = collectorExited();
     const log = `Error: exporting to https://agent:LOGSECRET@otlp.example.com:4317/?api_key=KEYSECRET failed ${ESC}]0;pwned\u0007${ESC}[2J`;
     const run = await runCli(['up', '--dir', stackDir, '--timeout', '30'], { env: docker.env({ STANDIN_PS_AFTER_UP: exited, STANDIN_LOGS: log }) });
     expect(run.exitCode).toBe(1);
@@ -217,7 +216,7 @@ describe("a peer's control characters are shown, never obeyed", () => {
   it.each(['doctor', 'send-test-trace'])('%s escapes an HTTP body', async (command) => {
     const port = await echoingServer();
     const args = ['--endpoint', `http://127.0.0.1:${port}`, '--protocol', 'http/protobuf', '--timeout', '2'];
-    const run = await runCli(command === 'doctor' ? ['doctor', ...args, '--dir', '/nonexistent-loom-otel-stack'] : ['send-test-trace', ...args, '--no-verify']);
+    const run = await probeWith(command, args);
     expect(run.exitCode).toBe(1);
     assertInert(seen(run));
     expect(seen(run)).toContain('denied \\x1b]0;pwned\\x07\\x1b[2J');
@@ -226,7 +225,7 @@ describe("a peer's control characters are shown, never obeyed", () => {
   it.each(['doctor', 'send-test-trace'])('%s shows a gRPC status message decoded and escaped', async (command) => {
     const port = await grpcRefusingServer();
     const args = ['--endpoint', `http://127.0.0.1:${port}`, '--protocol', 'grpc', '--timeout', '2'];
-    const run = await runCli(command === 'doctor' ? ['doctor', ...args, '--dir', '/nonexistent-loom-otel-stack'] : ['send-test-trace', ...args, '--no-verify']);
+    const run = await probeWith(command, args);
     expect(run.exitCode).toBe(1);
     assertInert(seen(run));
     expect(seen(run)).toContain('UNAUTHENTICATED (16): bad token \\x1b]0;pwned\\x07 \\x1b[2J please');
@@ -254,7 +253,7 @@ describe('send-test-trace names the cause as doctor does', () => {
   const both = async (port: number) => {
     const endpoint = `http://127.0.0.1:${port}`;
     const [doctor, send] = await Promise.all([
-      runCli(['doctor', '--json', '--endpoint', endpoint, '--protocol', 'grpc', '--timeout', '3', '--dir', '/nonexistent-loom-otel-stack']),
+      runCli(['doctor', '--json', '--endpoint', endpoint, '--protocol', 'grpc', '--timeout', '3', '--dir', NO_STACK]),
       runCli(['send-test-trace', '--endpoint', endpoint, '--protocol', 'grpc', '--timeout', '3', '--no-verify']),
     ]);
     const cause = (JSON.parse(doctor.stdout) as { probe: { failure: { cause: string } } }).probe.failure.cause;

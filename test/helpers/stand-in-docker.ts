@@ -93,6 +93,19 @@ export function composePsOutput(rows: ContainerRow[], format: 'lines' | 'array')
   return format === 'array' ? JSON.stringify(objects) : objects.map((o) => JSON.stringify(o)).join('\n');
 }
 
+/** `compose ps` after the collector exited with code 1 while the other parts run. */
+export function collectorExited(): string {
+  return composePsOutput(
+    [
+      { service: 'otel-collector', state: 'exited', exitCode: 1 },
+      { service: 'jaeger', state: 'running' },
+      { service: 'prometheus', state: 'running' },
+      { service: 'grafana', state: 'running' },
+    ],
+    'lines',
+  );
+}
+
 export function allRunning(format: 'lines' | 'array' = 'lines'): string {
   return composePsOutput(Object.values(SERVICES).map((service) => ({ service, state: 'running' })), format);
 }
