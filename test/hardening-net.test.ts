@@ -250,11 +250,11 @@ describe('send-test-trace names the cause as doctor does', () => {
   const cert = selfSignedCertificate();
   afterAll(cert.cleanup);
 
-  const both = async (port: number) => {
+  const both = async (port: number, protocol: (typeof PROTOCOLS)[number] = 'grpc') => {
     const endpoint = `http://127.0.0.1:${port}`;
     const [doctor, send] = await Promise.all([
-      runCli(['doctor', '--json', '--endpoint', endpoint, '--protocol', 'grpc', '--timeout', '3', '--dir', NO_STACK]),
-      runCli(['send-test-trace', '--endpoint', endpoint, '--protocol', 'grpc', '--timeout', '3', '--no-verify']),
+      runCli(['doctor', '--json', '--endpoint', endpoint, '--protocol', protocol, '--timeout', '3', '--dir', NO_STACK]),
+      runCli(['send-test-trace', '--endpoint', endpoint, '--protocol', protocol, '--timeout', '3', '--no-verify']),
     ]);
     const cause = (JSON.parse(doctor.stdout) as { probe: { failure: { cause: string } } }).probe.failure.cause;
     expect(send.exitCode, seen(send)).toBe(1);
@@ -270,8 +270,8 @@ describe('send-test-trace names the cause as doctor does', () => {
     expect(await both(await http2Server())).toMatch(/answered over HTTP\/2, but not as a gRPC server/);
   }, 60_000);
 
-  it('an SSH server', async () => {
-    expect(await both(await sshServer())).toMatch(/speaks neither HTTP nor TLS \(it sent "SSH-2\.0-OpenSSH_9\.2p1 Debian-2\+deb12u3": an SSH server\)/);
+  it.each(PROTOCOLS)('an SSH server (%s)', async (protocol) => {
+    expect(await both(await sshServer(), protocol)).toMatch(/speaks neither HTTP nor TLS \(it sent "SSH-2\.0-OpenSSH_9\.2p1 Debian-2\+deb12u3": an SSH server\)/);
   }, 60_000);
 
   it('a Node HTTP/1.1 server on the gRPC port', async () => {

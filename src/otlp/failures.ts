@@ -180,13 +180,7 @@ export function describeHttpStatus(status: number, ctx: FailureContext, body = '
 export function describeNetworkError(error: { code?: string; message?: string }, ctx: FailureContext): OtlpFailure {
   const code = error.code ?? '';
   const message = error.message ?? '';
-  const host = (() => {
-    try {
-      return new URL(ctx.url).host;
-    } catch {
-      return ctx.url;
-    }
-  })();
+  const host = hostOf(ctx.url);
   if (code === 'ECONNREFUSED') {
     return { kind: 'refused', retryable: true, cause: `Nothing is listening on ${host} (connection refused).`, fix: `Start the collector (loom-otel up, or loom-otel up --local), or point the endpoint at the port it listens on (${otherPortHint(ctx)}).` };
   }
@@ -258,12 +252,7 @@ function hostOf(url: string): string {
 }
 
 export function protocolMismatchFailure(kind: 'http1-on-grpc-port' | 'grpc-on-http-port' | 'plaintext-to-tls' | 'not-grpc', ctx: FailureContext): OtlpFailure {
-  let host = ctx.url;
-  try {
-    host = new URL(ctx.url).host;
-  } catch {
-    // keep the raw text
-  }
+  const host = hostOf(ctx.url);
   switch (kind) {
     case 'http1-on-grpc-port':
       return { kind, retryable: false, cause: `${host} is an HTTP/1.1 server, not gRPC (HTTP/2).`, fix: `This is an HTTP port (OTLP/HTTP is 4318): use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf with it, or point gRPC at port 4317.` };

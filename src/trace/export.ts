@@ -108,8 +108,8 @@ function abortableAgents(options: https.AgentOptions): AbortableAgents {
   const agents: http.Agent[] = [];
   return {
     factory: (protocol) => {
-      const { ca, cert, key, ...plain } = options;
-      const agent = protocol === 'http:' ? new http.Agent(plain) : new https.Agent({ ...plain, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });
+      const { ca: _ca, cert: _cert, key: _key, ...plain } = options;
+      const agent = protocol === 'http:' ? new http.Agent(plain) : new https.Agent(options);
       agents.push(agent);
       return agent;
     },
