@@ -149,6 +149,14 @@ describe('every export and probe has an overall deadline', () => {
     }, 90_000);
   }
 
+  it.each(PROTOCOLS)('send-test-trace --protocol %s ends within --timeout when a TLS handshake is never answered', async (protocol) => {
+    const port = await silentServer();
+    const run = await timed(['send-test-trace', '--endpoint', `https://127.0.0.1:${port}`, '--protocol', protocol, '--timeout', '1', '--no-verify']);
+    expect(run.exitCode, seen(run)).toBe(1);
+    expect(run.stderr).toMatch(/no (complete )?answer within 1000 ms/);
+    expect(run.ms).toBeLessThan(LOOSE_MS);
+  }, 90_000);
+
   it('a Jaeger that trickles is given up on within --wait', async () => {
     const [receiver, jaeger] = await Promise.all([acceptingReceiver(), tricklingServer()]);
     const run = await timed(['send-test-trace', '--endpoint', `http://127.0.0.1:${receiver}`, '--protocol', 'http/protobuf', '--timeout', '1', '--jaeger-url', `http://127.0.0.1:${jaeger}`, '--wait', '2']);

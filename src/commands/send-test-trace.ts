@@ -33,6 +33,8 @@ const DEFAULT_WAIT_SECONDS = '30';
 /** Where Jaeger's query API listens when there is no stack manifest (Jaeger's own default port). */
 const DEFAULT_JAEGER_URL = 'http://127.0.0.1:16686';
 const DEFAULT_SERVICE = 'loom-test-agent';
+/** How long a finished run may wait for handles a peer keeps open before the process exits anyway. */
+const LINGER_MS = 500;
 
 export function defineSendTestTrace(command: Command): void {
   command
@@ -64,8 +66,15 @@ Any of --count, --rate, --concurrency switches to load mode: no verification, a 
       rememberSecrets(credentialsOf(plan.settings));
       quietTlsServerNameWarning();
       for (const problem of plan.warnings) ctx.err(`${ctx.style.yellow('Warning:')} ${problem.variable}: ${problem.message}. ${problem.fix}`);
-      if (plan.load) await runLoadMode(ctx, plan, plan.load);
-      else await runSingle(ctx, plan);
+      try {
+        if (plan.load) await runLoadMode(ctx, plan, plan.load);
+        else await runSingle(ctx, plan);
+      } finally {
+        // grpc-js keeps a connection attempt open after its channel is closed (a TLS handshake the peer never
+        // finishes): once the result is printed, nothing may keep the command running past its deadline.
+        // Unref'd, this timer never delays an exit that would happen anyway.
+        setTimeout(() => process.exit(), LINGER_MS).unref();
+      }
     });
 }
 
