@@ -87,7 +87,8 @@ async function runProbe(part: PartName, probe: HealthProbe, timeoutMs: number): 
 
 /** Why an HTTP answer is not a healthy one, or undefined when it is. */
 function judgeAnswer(part: PartName, status: number, body: string): string | undefined {
-  if (status !== 200) return `answered ${status}${body.trim() ? ` ${body.trim().slice(0, 120)}` : ''}`;
+  const line = body.replace(/\s+/g, ' ').trim();
+  if (status !== 200) return `answered ${status}${line ? ` ${line.slice(0, 120)}` : ''}`;
   const json = parseJson(body);
   if (part === 'jaeger' && !(json && 'data' in json)) return 'answered 200 without a JSON list of services';
   if (part === 'grafana' && json?.database !== 'ok') {
