@@ -4,10 +4,10 @@
  * cursor to fake output, or write the clipboard (OSC 52). Control characters are shown as visible escapes.
  */
 
-/** C0 controls, DEL, C1 controls, and the bidirectional overrides that reorder what is displayed. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+/** C0 controls, DEL, C1 controls, the line and paragraph separators, and the bidi overrides and isolates. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /** The same, except newline and tab: for whole lines of our own output that may span several lines. */
-const CONTROL_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** `\x1b` for C0 controls; `\u009b` from DEL up, which is also a valid escape inside a JSON string. */
 function visible(char: string): string {
@@ -43,5 +43,5 @@ export function terminalSafe(text: string, color: boolean): string {
  * and the bidi overrides too (as \uNNNN, so a JSON reader gets the same string back).
  */
 export function jsonSafe(json: string): string {
-  return json.replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, visible);
+  return json.replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, visible);
 }
