@@ -198,7 +198,15 @@ export async function startStackEndpoints(behaviour: EndpointBehaviour = {}): Pr
 export async function initStack(dir: string, ports: Partial<HostPorts> = {}): Promise<HostPorts> {
   const all = { ...ports } as HostPorts;
   const roles = Object.keys(PORT_FLAGS) as Array<keyof HostPorts>;
-  for (const role of roles) all[role] ??= await freePort();
+  // Under load the kernel can hand the same just-closed port to two calls: keep them distinct.
+  const taken = new Set<number>(Object.values(all));
+  for (const role of roles) {
+    if (all[role] !== undefined) continue;
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    all[role] = port;
+    taken.add(port);
+  }
   const flags = roles.flatMap((role) => [PORT_FLAGS[role], String(all[role])]);
   const run = await runCli(['init', '--yes', '--dir', dir, ...flags]);
   if (run.exitCode !== 0) throw new Error(`init failed (${run.exitCode}): ${run.stderr}`);
