@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { ActionError, CliError, ExitCode, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
+import { rememberSecrets } from '../output/redact.js';
 import { mark } from '../output/style.js';
-import { OTLP_PROTOCOLS, resolveOtlpTraceSettings, resolveServiceName, headerNames, type OtlpTraceSettings, type SettingProblem } from '../otlp/settings.js';
+import { OTLP_PROTOCOLS, credentialsOf, resolveOtlpTraceSettings, resolveServiceName, headerNames, type OtlpTraceSettings, type SettingProblem } from '../otlp/settings.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { collectKeyValue, oneOf, parseInteger, parseNumber, parseSeconds } from './parse.js';
 import type { SendTraceResult, VerifyPlan, WaitingFor } from '../trace/send.js';
@@ -34,6 +35,8 @@ const DEFAULT_WAIT_SECONDS = '30';
 /** Where Jaeger's query API listens when there is no stack manifest (Jaeger's own default port). */
 const DEFAULT_JAEGER_URL = 'http://127.0.0.1:16686';
 const DEFAULT_SERVICE = 'loom-test-agent';
+/** How long a finished run may wait for handles a peer keeps open before the process exits anyway. */
+const LINGER_MS = 500;
 
 export function defineSendTestTrace(command: Command): void {
   command
@@ -62,10 +65,18 @@ Any of --count, --rate, --concurrency switches to load mode: no verification, a 
     .action(async (flags: SendTestTraceFlags, command: Command) => {
       const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
       const plan = await planRun(flags, command);
+      rememberSecrets(credentialsOf(plan.settings));
       quietTlsServerNameWarning();
       for (const problem of plan.warnings) ctx.err(`${ctx.style.yellow('Warning:')} ${problem.variable}: ${problem.message}. ${problem.fix}`);
-      if (plan.load) await runLoadMode(ctx, plan, plan.load);
-      else await runSingle(ctx, plan);
+      try {
+        if (plan.load) await runLoadMode(ctx, plan, plan.load);
+        else await runSingle(ctx, plan);
+      } finally {
+        // grpc-js keeps a connection attempt open after its channel is closed (a TLS handshake the peer never
+        // finishes): once the result is printed, nothing may keep the command running past its deadline.
+        // Unref'd, this timer never delays an exit that would happen anyway.
+        setTimeout(() => process.exit(), LINGER_MS).unref();
+      }
     });
 }
 

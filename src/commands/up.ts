@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
+import { redact } from '../output/redact.js';
 import { mark } from '../output/style.js';
+import { escapeControl } from '../output/terminal-safe.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
@@ -188,7 +190,7 @@ function liveLine(): { show: (line: string) => void; clear: () => void } {
   return {
     show(line) {
       const width = (process.stderr.columns || 100) - 4;
-      process.stderr.write(`\r\u001b[2K  ${line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').slice(0, width)}`);
+      process.stderr.write(`\r\u001b[2K  ${escapeControl(redact(line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, ''))).slice(0, width)}`);
       shown = true;
     },
     clear() {

@@ -13,6 +13,9 @@ import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
 import { readPrometheusBefore, waitForJaeger, waitForPrometheus, type BackendTarget, type JaegerHop, type MetricsTarget, type PrometheusHop, type SentSpan } from './verify.js';
 import type { OtlpFailure } from '../otlp/failures.js';
 
+/** A failed export is diagnosed by doctor's probe for at least this long, even when --timeout is spent. */
+const DIAGNOSIS_MIN_MS = 1_000;
+
 export interface VerifyPlan {
   /** Undefined when there is no Jaeger to ask. */
   jaeger?: BackendTarget;
@@ -113,6 +116,12 @@ export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceRes
     const exportedAt = performance.now();
     input.onWaiting?.([]);
     result.export = outcome.failure === undefined && outcome.rejectedSpans > 0 ? { ...outcome, failure: rejectionFailure(outcome) } : outcome;
+    if (outcome.failure) {
+      // Diagnose within what is left of --timeout, with at least a short look (the small margin past it).
+      const budget = Math.max(input.settings.timeoutMs.value - outcome.ms, Math.min(DIAGNOSIS_MIN_MS, input.settings.timeoutMs.value));
+      const { explainExportFailure } = await import('../otlp/probe.js');
+      result.export = { ...outcome, failure: await explainExportFailure(outcome.failure, input.settings, Math.round(budget)) };
+    }
     if (!outcome.ok || !verify) return result;
 
     const deadline = exportedAt + verify.waitMs;
