@@ -50,36 +50,33 @@ function summarize(trace) {
 // ---- list of recent traces ----
 let timer;
 
-async function refreshServices() {
+function fillServices(services) {
   const select = $('service');
   const current = select.value;
-  const services = await api('/api/services');
   select.replaceChildren(el('option', { value: '' }, 'all services'), ...services.map((s) => el('option', { value: s }, s)));
   select.value = services.includes(current) ? current : '';
-  return services;
 }
 
+// One request per refresh, whatever the number of services: the service list and the newest traces' summaries.
 async function showList() {
   $('trace').hidden = true;
   $('controls').hidden = false;
-  const services = await refreshServices();
-  const wanted = $('service').value ? [$('service').value] : services;
-  const lists = await Promise.all(wanted.map((s) => api(`/api/traces?service=${encodeURIComponent(s)}&limit=${LIST_LIMIT}`)));
-  const byId = new Map();
-  for (const trace of lists.flat()) byId.set(trace.traceID, trace);
-  const traces = [...byId.values()].map((t) => ({ trace: t, ...summarize(t) })).sort((a, b) => b.start - a.start).slice(0, LIST_LIMIT);
+  const wanted = $('service').value;
+  const recent = await api(`/api/local/recent?limit=${LIST_LIMIT}${wanted ? `&service=${encodeURIComponent(wanted)}` : ''}`);
+  fillServices(recent.services);
+  const traces = recent.traces;
   $('status').textContent = traces.length
     ? `${traces.length} most recent trace${traces.length === 1 ? '' : 's'}`
     : 'No traces yet. Point an agent at the OTLP endpoint, or run `loom-otel send-test-trace`.';
   $('traces').replaceChildren(
-    ...traces.map(({ trace, root, start, end, errors, service }) =>
+    ...traces.map(({ traceID, operationName, startTime, duration, spans, errors, service }) =>
       el(
         'tr',
-        { onclick: () => navigate(`/trace/${trace.traceID}`), 'data-trace-id': trace.traceID },
-        el('td', {}, new Date(start / 1000).toLocaleTimeString()),
-        el('td', {}, el('span', { class: 'svc' }, service), root.operationName),
-        el('td', { class: 'num' }, String(trace.spans.length)),
-        el('td', { class: 'num' }, formatDuration(end - start)),
+        { onclick: () => navigate(`/trace/${traceID}`), 'data-trace-id': traceID },
+        el('td', {}, new Date(startTime / 1000).toLocaleTimeString()),
+        el('td', {}, el('span', { class: 'svc' }, service), operationName),
+        el('td', { class: 'num' }, String(spans)),
+        el('td', { class: 'num' }, formatDuration(duration)),
         el('td', {}, errors ? el('span', { class: 'err' }, `✖ ${errors}`) : ''),
       ),
     ),

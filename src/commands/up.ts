@@ -4,7 +4,14 @@ import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { mark } from '../output/style.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
-import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
+import {
+  DEFAULT_MAX_ATTRIBUTE_LENGTH,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_MEMORY_MIB,
+  DEFAULT_MAX_NAME_LENGTH,
+  DEFAULT_MAX_REQUEST_MIB,
+  DEFAULT_MAX_TRACES,
+} from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
 import type { HealthProgress } from './stack-output.js';
 
@@ -20,6 +27,10 @@ export function defineUp(command: Command): void {
     .option('--quiet', 'with --local: do not print each finished trace')
     .option('--max-traces <n>', 'with --local: traces kept in memory, oldest evicted first', String(DEFAULT_MAX_TRACES))
     .option('--max-request-mib <n>', 'with --local: largest OTLP request accepted, in MiB', String(DEFAULT_MAX_REQUEST_MIB))
+    .option('--max-memory-mib <n>', 'with --local: memory for traces and span metrics together, in MiB; oldest evicted first', String(DEFAULT_MAX_MEMORY_MIB))
+    .option('--max-name-length <n>', 'with --local: longest span/event/attribute name and metric label kept, in characters (truncated with a marker)', String(DEFAULT_MAX_NAME_LENGTH))
+    .option('--max-attribute-length <n>', 'with --local: longest string attribute value kept, in characters (truncated with a marker)', String(DEFAULT_MAX_ATTRIBUTE_LENGTH))
+    .option('--max-connections <n>', 'with --local: open connections per port; past it the idlest one is closed', String(DEFAULT_MAX_CONNECTIONS))
     .option('--otlp-grpc-port <port>', 'with --local: OTLP/gRPC port (0 = any free port; default from the stack manifest, else 4317)')
     .option('--otlp-http-port <port>', 'with --local: OTLP/HTTP port (default 4318)')
     .option('--health-port <port>', 'with --local: health_check port (default 13133)')
@@ -40,6 +51,10 @@ const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
   quiet: '--quiet',
   maxTraces: '--max-traces',
   maxRequestMib: '--max-request-mib',
+  maxMemoryMib: '--max-memory-mib',
+  maxNameLength: '--max-name-length',
+  maxAttributeLength: '--max-attribute-length',
+  maxConnections: '--max-connections',
   otlpGrpcPort: '--otlp-grpc-port',
   otlpHttpPort: '--otlp-http-port',
   healthPort: '--health-port',

@@ -21,12 +21,38 @@ function notFound(res: http.ServerResponse): void {
   res.end('404 page not found\n');
 }
 
+/** Series are written in batches of about this many characters. */
+const WRITE_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Streams the exposition chunk by chunk (chunked transfer encoding), waiting whenever the client reads
+ * slower than it is written: the answer is always 200 and never has to fit in one string.
+ */
 export function metricsHandler(metrics: SpanMetrics): http.RequestListener {
   return (req, res) => {
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/metrics') return notFound(res);
-    const body = metrics.render();
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const chunks = metrics.render();
+    const pump = () => {
+      let pending = '';
+      for (let next = chunks.next(); !next.done; next = chunks.next()) {
+        if (res.destroyed) return;
+        pending += next.value;
+        if (pending.length < WRITE_CHUNK_CHARS) continue;
+        const more = res.write(pending);
+        pending = '';
+        if (!more) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end(pending);
+    };
+    pump();
   };
 }
 

@@ -20,6 +20,7 @@ import {
 } from './jaeger.js';
 import { DATA_DIR } from './proto.js';
 import type { StoredTrace, TraceStore } from './store.js';
+import { RECENT_TRACES_PATH, recentTraces } from './viewer-api.js';
 
 export const VIEWER_DIR = path.join(DATA_DIR, 'viewer');
 
@@ -33,6 +34,17 @@ function loadAssets(): Map<string, Buffer> {
   return new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(path.join(VIEWER_DIR, name))]));
 }
 
+/**
+ * Sent with every answer of this port: the viewer runs only its own script and style files, connects only
+ * to this origin, and cannot be framed; nothing a span carries can run as code even if it reached the DOM.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
 function sendJson(res: http.ServerResponse, status: number, body: JaegerResponse<unknown>): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
@@ -45,6 +57,10 @@ function apiResponse(store: TraceStore, url: URL): { status: number; body: Jaege
     parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   } catch {
     return { status: 400, body: failure(400, `malformed percent-encoding in ${url.pathname}`) };
+  }
+  if (url.pathname === RECENT_TRACES_PATH) {
+    const recent = recentTraces(store, url.searchParams);
+    return { status: 200, body: ok(recent, recent.traces.length) };
   }
   if (parts.length === 2 && parts[1] === 'services') {
     const list = services(store);
@@ -88,6 +104,7 @@ export function jaegerHandler(store: TraceStore): http.RequestListener {
   const assets = loadAssets();
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET, HEAD' });
       res.end('405 method not allowed\n');
