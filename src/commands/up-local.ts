@@ -9,14 +9,7 @@ import { createOutputContext, type GlobalFlags, type OutputContext } from '../ou
 import { clip, escapeControl, terminalSafeJson } from '../output/terminal-safe.js';
 import { formatDuration, renderWaterfall } from '../output/waterfall.js';
 import { FinishedTraces } from '../local/finished-traces.js';
-import {
-  DEFAULT_MAX_ATTRIBUTE_LENGTH,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_MEMORY_MIB,
-  DEFAULT_MAX_NAME_LENGTH,
-  DEFAULT_MAX_REQUEST_MIB,
-  DEFAULT_MAX_TRACES,
-} from '../local/limits.js';
+import { LOCAL_LIMIT_FLAGS, type LocalLimitKey } from '../local/limits.js';
 import { connectionsPerListener } from '../local/connections.js';
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
 import { SPAN_KIND_NAMES, valueAsJson, type StoredSpan } from '../local/model.js';
@@ -62,12 +55,10 @@ function text(value: unknown): string | undefined {
 }
 
 async function resolveSettings(options: Record<string, unknown>): Promise<LocalSettings> {
-  const maxTraces = parseInteger('--max-traces', text(options.maxTraces) ?? String(DEFAULT_MAX_TRACES), 1, 10_000_000);
-  const maxRequestMib = parseInteger('--max-request-mib', text(options.maxRequestMib) ?? String(DEFAULT_MAX_REQUEST_MIB), 1, 2048);
-  const maxMemoryMib = parseInteger('--max-memory-mib', text(options.maxMemoryMib) ?? String(DEFAULT_MAX_MEMORY_MIB), 16, 65_536);
-  const maxNameLength = parseInteger('--max-name-length', text(options.maxNameLength) ?? String(DEFAULT_MAX_NAME_LENGTH), 16, 1_048_576);
-  const maxAttributeLength = parseInteger('--max-attribute-length', text(options.maxAttributeLength) ?? String(DEFAULT_MAX_ATTRIBUTE_LENGTH), 16, 1_073_741_824);
-  const maxConnections = parseInteger('--max-connections', text(options.maxConnections) ?? String(DEFAULT_MAX_CONNECTIONS), 1, 1_000_000);
+  const limit = (key: LocalLimitKey) => {
+    const { flag, default: fallback, min, max } = LOCAL_LIMIT_FLAGS[key];
+    return parseInteger(flag, text(options[key]) ?? String(fallback), min, max);
+  };
   const stack = await findStack(stackDir(text(options.dir)));
   const ports = {} as Record<LocalPortRole, number>;
   for (const role of LOCAL_PORT_ROLES) {
@@ -89,12 +80,12 @@ async function resolveSettings(options: Record<string, unknown>): Promise<LocalS
     host: options.expose ? '0.0.0.0' : '127.0.0.1',
     ports,
     ...(stack ? { manifestPath: stack.manifestPath, stackOptions: stack.manifest.options } : {}),
-    maxTraces,
-    maxRequestMib,
-    maxMemoryMib,
-    maxNameLength,
-    maxAttributeLength,
-    maxConnections: connectionsPerListener(maxConnections, LOCAL_PORT_ROLES.length),
+    maxTraces: limit('maxTraces'),
+    maxRequestMib: limit('maxRequestMib'),
+    maxMemoryMib: limit('maxMemoryMib'),
+    maxNameLength: limit('maxNameLength'),
+    maxAttributeLength: limit('maxAttributeLength'),
+    maxConnections: connectionsPerListener(limit('maxConnections'), LOCAL_PORT_ROLES.length),
     deploymentEnvironment: process.env[DEPLOYMENT_ENV_VAR] || stack?.manifest.options.environment || DEFAULT_OPTIONS.environment,
     quiet: Boolean(options.quiet),
   };

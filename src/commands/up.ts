@@ -4,14 +4,7 @@ import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { mark } from '../output/style.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
-import {
-  DEFAULT_MAX_ATTRIBUTE_LENGTH,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_MEMORY_MIB,
-  DEFAULT_MAX_NAME_LENGTH,
-  DEFAULT_MAX_REQUEST_MIB,
-  DEFAULT_MAX_TRACES,
-} from '../local/limits.js';
+import { LOCAL_LIMIT_FLAGS } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
 import type { HealthProgress } from './stack-output.js';
 
@@ -24,13 +17,9 @@ export function defineUp(command: Command): void {
     .option('-y, --yes', 'never prompt (run init with defaults when there is no stack)')
     .option('--local', 'no Docker: run an OTLP receiver, trace store, Jaeger query API and metrics in this process')
     .option('--expose', 'with --local: listen on all interfaces instead of 127.0.0.1')
-    .option('--quiet', 'with --local: do not print each finished trace')
-    .option('--max-traces <n>', 'with --local: traces kept in memory, oldest evicted first', String(DEFAULT_MAX_TRACES))
-    .option('--max-request-mib <n>', 'with --local: largest OTLP request accepted, in MiB', String(DEFAULT_MAX_REQUEST_MIB))
-    .option('--max-memory-mib <n>', 'with --local: memory for traces and span metrics together, in MiB; oldest evicted first', String(DEFAULT_MAX_MEMORY_MIB))
-    .option('--max-name-length <n>', 'with --local: longest span/event/attribute name and metric label kept, in characters (truncated with a marker)', String(DEFAULT_MAX_NAME_LENGTH))
-    .option('--max-attribute-length <n>', 'with --local: longest string attribute value kept, in characters (truncated with a marker)', String(DEFAULT_MAX_ATTRIBUTE_LENGTH))
-    .option('--max-connections <n>', 'with --local: open connections per port; past it the idlest one is closed', String(DEFAULT_MAX_CONNECTIONS))
+    .option('--quiet', 'with --local: do not print each finished trace');
+  for (const limit of Object.values(LOCAL_LIMIT_FLAGS)) command.option(`${limit.flag} <n>`, `with --local: ${limit.description}`, String(limit.default));
+  command
     .option('--otlp-grpc-port <port>', 'with --local: OTLP/gRPC port (0 = any free port; default from the stack manifest, else 4317)')
     .option('--otlp-http-port <port>', 'with --local: OTLP/HTTP port (default 4318)')
     .option('--health-port <port>', 'with --local: health_check port (default 13133)')
@@ -49,12 +38,7 @@ export function defineUp(command: Command): void {
 const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
   expose: '--expose',
   quiet: '--quiet',
-  maxTraces: '--max-traces',
-  maxRequestMib: '--max-request-mib',
-  maxMemoryMib: '--max-memory-mib',
-  maxNameLength: '--max-name-length',
-  maxAttributeLength: '--max-attribute-length',
-  maxConnections: '--max-connections',
+  ...Object.fromEntries(Object.entries(LOCAL_LIMIT_FLAGS).map(([key, limit]) => [key, limit.flag])),
   otlpGrpcPort: '--otlp-grpc-port',
   otlpHttpPort: '--otlp-http-port',
   healthPort: '--health-port',
