@@ -70,7 +70,14 @@ export async function startGrpcReceiver(
     server.addService(definition, { Export });
   }
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  listener.on('connection', (socket) => injector.injectConnection(socket));
+  // Handed to grpc-js only once the peer sends something: a socket that never does stays a plain socket,
+  // which the connection cap can always close (one already taken over by HTTP/2 does not always close
+  // on a reset). HTTP/2 reads the bytes already received before its own.
+  listener.on('connection', (socket) => {
+    socket.once('readable', () => {
+      if (!socket.destroyed) injector.injectConnection(socket);
+    });
+  });
   const boundPort = await new Promise<number>((resolve, reject) => {
     listener.once('error', reject);
     listener.listen(port, host, () => {

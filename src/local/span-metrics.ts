@@ -51,6 +51,8 @@ interface Series {
   labels: string;
   /** Budget stamp of its last update: the least recently updated series is evicted first. */
   stamp: number;
+  /** Its stamp when it took its place in the map's order (see oldestSeries). */
+  orderedAt: number;
   bytes: number;
   evicted: boolean;
   calls: number;
@@ -105,7 +107,7 @@ interface ResourceLabels {
 }
 
 export class SpanMetrics {
-  /** By label text, least recently updated first (an update moves a series to the end). */
+  /** By label text, in the order of `orderedAt` (see oldestSeries). */
   private readonly series = new Map<string, Series>();
   /** Cache: resource id + span name, kind, status and dimension values -> its series (skips label formatting). */
   private readonly seriesBySpanKey = new Map<string, Series>();
@@ -127,12 +129,12 @@ export class SpanMetrics {
     this.account = budget.join({
       name: 'span metrics',
       oldestStamp: () => {
-        const series = this.series.values().next().value;
+        const series = this.oldestSeries();
         const target = this.targets.values().next().value;
         return series && target ? Math.min(series.stamp, target.stamp) : (series ?? target)?.stamp;
       },
       evictOldest: () => {
-        const series = this.series.values().next().value;
+        const series = this.oldestSeries();
         const target = this.targets.values().next().value;
         if (series && (!target || series.stamp <= target.stamp)) this.evictSeries(series);
         else if (target) this.evictTarget(target);
@@ -147,6 +149,21 @@ export class SpanMetrics {
   /** Series evicted so far (at MAX_SERIES, or to make room in the memory budget). */
   get evictions(): number {
     return this.evictedSeries;
+  }
+
+  /**
+   * The least recently updated series, in amortized constant time: an update only writes `stamp`, and a
+   * series found first in the map but updated since it took its place is moved to the end. Once the
+   * first one has not been updated since, every other series took its place later, so it is the oldest.
+   */
+  private oldestSeries(): Series | undefined {
+    for (;;) {
+      const first = this.series.values().next().value;
+      if (!first || first.stamp === first.orderedAt) return first;
+      this.series.delete(first.labels);
+      first.orderedAt = first.stamp;
+      this.series.set(first.labels, first);
+    }
   }
 
   private evictSeries(series: Series): void {
@@ -213,10 +230,7 @@ export class SpanMetrics {
       this.seriesBySpanKey.set(spanKey, series);
       this.spanKeyChars += spanKey.length;
     }
-    // Most recently updated last: delete and set moves it to the end of the map.
     series.stamp = this.budget.stamp();
-    this.series.delete(series.labels);
-    this.series.set(series.labels, series);
     const ms = span.durationUs / 1000;
     series.calls++;
     series.sumMs += ms;
@@ -247,12 +261,14 @@ export class SpanMetrics {
     const key = formatLabels(labels);
     const existing = this.series.get(key);
     if (existing) return existing;
-    if (this.series.size >= MAX_SERIES) this.evictSeries(this.series.values().next().value!);
+    if (this.series.size >= MAX_SERIES) this.evictSeries(this.oldestSeries()!);
     const bytes = seriesBytes(key);
     if (!this.account.reserve(bytes)) return undefined;
+    const stamp = this.budget.stamp();
     const series: Series = {
       labels: key,
-      stamp: this.budget.stamp(),
+      stamp,
+      orderedAt: stamp,
       bytes,
       evicted: false,
       calls: 0,

@@ -22,8 +22,8 @@ interface TraceEntry extends StoredTrace {
   /** The budget stamp of its first span: its age. */
   stamp: number;
   bytes: number;
-  /** Resources charged to this trace (spans of a trace usually share one). */
-  resources: Set<SpanResource>;
+  /** The resource last charged to this trace: spans of a trace usually share one, charged once. */
+  chargedResource: SpanResource | undefined;
 }
 
 export interface AddResult {
@@ -55,9 +55,12 @@ function attributesBytes(attributes: readonly Attribute[]): number {
   return bytes;
 }
 
+/** Three hex ids (one byte per character): trace, span and parent span. */
+const ID_BYTES = 3 * (16 + 32);
+
 /** Estimated heap bytes of a span, without its resource (shared by many spans, charged once per trace). */
 export function spanBytes(span: StoredSpan): number {
-  let bytes = 4 * OBJECT_BYTES + 3 * stringBytes(span.traceId) + stringBytes(span.name) + stringBytes(span.statusMessage) + stringBytes(span.traceState);
+  let bytes = 4 * OBJECT_BYTES + ID_BYTES + stringBytes(span.name) + stringBytes(span.statusMessage) + stringBytes(span.traceState);
   bytes += attributesBytes(span.attributes);
   for (const e of span.events) bytes += 8 + OBJECT_BYTES + stringBytes(e.name) + attributesBytes(e.attributes);
   for (const l of span.links) bytes += 8 + OBJECT_BYTES + stringBytes(l.traceId) + stringBytes(l.spanId) + attributesBytes(l.attributes);
@@ -129,7 +132,7 @@ export class TraceStore {
         result.overTraceLimit++;
         continue;
       }
-      const bytes = spanBytes(span) + (trace?.resources.has(span.resource) ? 0 : resourceBytes(span.resource)) + (trace ? 0 : 2 * OBJECT_BYTES);
+      const bytes = spanBytes(span) + (trace?.chargedResource === span.resource ? 0 : resourceBytes(span.resource)) + (trace ? 0 : 2 * OBJECT_BYTES);
       this.writing = span.traceId;
       const fits = this.account.reserve(bytes);
       this.writing = undefined;
@@ -138,11 +141,11 @@ export class TraceStore {
         continue;
       }
       if (!trace) {
-        trace = { traceId: span.traceId, spans: [], startUs: span.startUs, endUs: span.startUs + span.durationUs, stamp: this.budget.stamp(), bytes: 0, resources: new Set() };
+        trace = { traceId: span.traceId, spans: [], startUs: span.startUs, endUs: span.startUs + span.durationUs, stamp: this.budget.stamp(), bytes: 0, chargedResource: undefined };
         this.traces.set(span.traceId, trace);
       }
       trace.bytes += bytes;
-      trace.resources.add(span.resource);
+      trace.chargedResource = span.resource;
       trace.spans.push(span);
       trace.startUs = Math.min(trace.startUs, span.startUs);
       trace.endUs = Math.max(trace.endUs, span.startUs + span.durationUs);
