@@ -162,6 +162,31 @@ describe('up --local keeps its memory within --max-memory-mib', () => {
   });
 });
 
+describe('up --local bounds the request bodies it receives at once', () => {
+  it('answers 503 with Retry-After past 4 x --max-request-mib in flight, and recovers when they go away', async () => {
+    const local = await startLocal(['--quiet', '--max-request-mib', '1']);
+    const port = local.ports.otlpHttp;
+    const header = (length: number) => `POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    // Four uploads of 900 KB each that never finish: 3.6 MB held.
+    const slow = await idleSockets(port, 4);
+    for (const { socket } of slow) socket.write(header(1_000_000) + ' '.repeat(900_000));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A fifth, complete one does not fit in the 4 MiB.
+    const fifth = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.end(header(1_000_000) + ' '.repeat(1_000_000)));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(answer));
+    });
+    expect(fifth).toMatch(/^HTTP\/1\.1 503 /);
+    expect(fifth).toMatch(/\r\nRetry-After: 1\r\n/i);
+    expect(fifth).toContain('--max-request-mib');
+    for (const { socket } of slow) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await postJson(local, jsonRequest([jsonSpan('after.the.flood')]))).status).toBe(200);
+  });
+});
+
 describe('up --local caps names, values and labels, with a marker', () => {
   it('truncates a 1 MiB span name, a 100 KiB value and a 5000-character key, and /metrics stays valid', async () => {
     const local = await startLocal(['--quiet']);

@@ -326,7 +326,7 @@ export function encodeResponse(signal: Signal, encoding: Encoding, partial?: Par
 }
 
 /** gRPC status codes used in google.rpc.Status bodies. */
-export const RpcCode = { Unknown: 2, InvalidArgument: 3, Unimplemented: 12 } as const;
+export const RpcCode = { Unknown: 2, InvalidArgument: 3, Unimplemented: 12, Unavailable: 14 } as const;
 
 /** A google.rpc.Status body, as the collector writes with every OTLP/HTTP error. */
 export function encodeStatus(encoding: Encoding, code: number, message: string): Buffer {
