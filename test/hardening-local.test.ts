@@ -14,7 +14,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { BIN, cleanEnv } from './helpers/cli.js';
+import path from 'node:path';
+import { BIN, cleanEnv, tempDir } from './helpers/cli.js';
 import { requireTool } from './helpers/validators.js';
 import { getJson, RANDOM_PORT_FLAGS, startLocal, stopAllLocal, type LocalRun } from './local-harness.js';
 
@@ -339,6 +340,46 @@ describe('up --local refuses pages of other origins', () => {
     expect(body.data.traces[0]).toMatchObject({ service: 'svc-299', operationName: 'op-299', spans: 1, errors: 0 });
     const one = await getJson(local.url('jaegerUi', '/api/local/recent?service=svc-7'));
     expect(one.body.data.traces.map((t: any) => t.operationName)).toEqual(['op-7']);
+  });
+});
+
+describe('the trace viewer in a browser', () => {
+  it('refreshes its list with one request, not one per service (300 services, 10 s of its time)', async () => {
+    if (!requireTool('chromium', 'apt-get install chromium')) return;
+    const local = await startLocal(['--quiet']);
+    for (let i = 0; i < 300; i++) {
+      expect((await postJson(local, jsonRequest([jsonSpan(`op-${i}`)], [{ key: 'service.name', value: { stringValue: `svc-${i}` } }]))).status).toBe(200);
+    }
+    // A counting proxy in front of the viewer port: every request the page makes passes through it.
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const upstream = http.request({ host: '127.0.0.1', port: local.ports.jaegerUi, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { dir, cleanup } = await tempDir();
+    try {
+      const page = await execa(
+        'chromium',
+        ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', `--user-data-dir=${path.join(dir, 'profile')}`,
+          '--virtual-time-budget=10000', '--dump-dom', `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}/`],
+        { timeout: 60_000, reject: false },
+      );
+      expect(page.stdout).toContain('op-299');
+      expect(page.stdout.match(/<option /g)?.length).toBe(301); // "all services" and the 300
+      const api = seen.filter((url) => url.startsWith('/api/'));
+      expect(api.length).toBeGreaterThanOrEqual(2); // the first load and at least one refresh
+      expect(api.every((url) => url.startsWith('/api/local/recent?'))).toBe(true);
+      expect(api.length).toBeLessThanOrEqual(6); // one per 3 s at most, where one search per service made 300
+    } finally {
+      proxy.close();
+      proxy.closeAllConnections();
+      await cleanup();
+    }
   });
 });
 
