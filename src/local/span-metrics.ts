@@ -142,10 +142,6 @@ export class SpanMetrics {
     });
   }
 
-  get seriesCount(): number {
-    return this.series.size;
-  }
-
   /** Series evicted so far (at MAX_SERIES, or to make room in the memory budget). */
   get evictions(): number {
     return this.evictedSeries;

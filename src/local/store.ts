@@ -110,11 +110,6 @@ export class TraceStore {
     });
   }
 
-  /** Bytes the stored traces hold, as charged to the memory budget. */
-  get bytes(): number {
-    return this.account.bytes;
-  }
-
   get traceCount(): number {
     return this.traces.size;
   }
