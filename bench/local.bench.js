@@ -1,13 +1,17 @@
 // Benchmark of `loom-otel up --local` (the built CLI, dist/): spans per second it ingests over OTLP/gRPC
 // and OTLP/HTTP (protobuf), sent by the official OTel JS exporters from a separate load process, against
 // a baseline measured in the same run: the same load sent to a bare grpc-js / node:http server that only
-// acknowledges. Then its memory: resident set after 100k and after 1M spans with a small --max-traces;
-// the store is bounded by its size, so the ratio should stay near 1 however many spans are sent.
+// acknowledges. Then its memory at default flags against its memory budget (--max-memory-mib): 1M spans
+// of mixed sizes (small Loom spans; one in eight carries a 32 KiB prompt attribute; one in 20,000 has a
+// 1 MiB name), the resident set sampled throughout and printed as a ratio to the budget, and /metrics
+// checked (200, and `promtool check metrics` when promtool is installed).
 //
 //   node bench/local.bench.js            (or: npm run bench -- local)
+//   LOCAL_BENCH_SPANS=200000 node bench/local.bench.js --memory-only   (a shorter memory run alone)
+//   LOCAL_BENCH_MEMORY_MIB=512 ...                                      (another budget than the default 256)
 //
 // The same file is the load generator and the baseline server (--role=...), so each runs in its own process.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -21,8 +25,11 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/
 
 const THROUGHPUT_SPANS = 100_000;
 const ROUNDS = 3;
-const MEMORY_SPANS = 1_000_000;
-const MEMORY_MAX_TRACES = 1000;
+const MEMORY_SPANS = Number(process.env.LOCAL_BENCH_SPANS ?? 1_000_000);
+/** up --local's default --max-memory-mib (src/local/limits.ts), or another budget to compare. */
+const BUDGET_MIB = Number(process.env.LOCAL_BENCH_MEMORY_MIB ?? 256);
+const PROMPT = 'You are a helpful agent. '.repeat(Math.ceil(32768 / 25)).slice(0, 32768);
+const HUGE_NAME = 'n'.repeat(1024 * 1024);
 const SPANS_PER_TRACE = 8;
 const TRACES_PER_BATCH = 64; // 512 spans per export, like the BatchSpanProcessor's default batch size
 const IN_FLIGHT = 4;
@@ -41,6 +48,8 @@ async function runLoad() {
   const now = Date.now();
   const hr = (ms) => [Math.floor(ms / 1000), (ms % 1000) * 1e6];
   const names = ['cognitive.run', 'cognitive.think', 'llm.generate', 'tool.invoke', 'llm.generate', 'tool.invoke', 'cognitive.tool_call', 'event.emit'];
+  const mixed = args.mix === '1';
+  let spanNumber = 0;
 
   // One batch of Loom-shaped traces; each export gives them fresh trace ids so the store sees new traces.
   const batch = () => {
@@ -51,8 +60,13 @@ async function runLoad() {
       for (let s = 0; s < SPANS_PER_TRACE; s++) {
         const spanId = s === 0 ? rootId : randomBytes(8).toString('hex');
         const start = now + s * 3;
+        spanNumber++;
+        const attributes = { 'agent.id': 'agent-1', 'llm.model': 'gpt-4o', 'llm.tokens.total': 512 + s, 'tool.name': 'search' };
+        // Mixed sizes: the first llm.generate of each trace carries a 32 KiB prompt; now and then a 1 MiB name.
+        if (mixed && s === 2) attributes['llm.prompt'] = `${spanNumber} ${PROMPT}`;
+        const hugeName = mixed && spanNumber % 20_000 === 0;
         spans.push({
-          name: names[s],
+          name: hugeName ? `${spanNumber}${HUGE_NAME}` : names[s],
           kind: s === 0 ? 2 : 0,
           spanContext: () => ({ traceId, spanId, traceFlags: 1 }),
           parentSpanContext: s === 0 ? undefined : { traceId, spanId: rootId, traceFlags: 1 },
@@ -60,7 +74,7 @@ async function runLoad() {
           endTime: hr(start + 2 + s),
           duration: hr(2 + s),
           status: { code: s === 3 ? 2 : 0, ...(s === 3 ? { message: 'tool failed' } : {}) },
-          attributes: { 'agent.id': 'agent-1', 'llm.model': 'gpt-4o', 'llm.tokens.total': 512 + s, 'tool.name': 'search' },
+          attributes,
           links: [],
           events: [],
           ended: true,
@@ -166,16 +180,16 @@ function start(nodeArgs) {
   return { child, next, stop };
 }
 
-function startReceiver(maxTraces) {
+function startReceiver(...flags) {
   const receiver = start([
-    BIN, 'up', '--local', '--json', '--quiet', '--max-traces', String(maxTraces),
+    BIN, 'up', '--local', '--json', '--quiet', ...flags,
     '--otlp-grpc-port', '0', '--otlp-http-port', '0', '--jaeger-port', '0', '--metrics-port', '0', '--health-port', '0',
   ]);
   return receiver.next().then((listening) => ({ ...receiver, ports: listening.ports }));
 }
 
-async function load(protocol, port, spans, progress = 0, onProgress = () => {}) {
-  const loader = start([here, '--role=load', `--protocol=${protocol}`, `--url=http://127.0.0.1:${port}`, `--spans=${spans}`, `--progress=${progress}`]);
+async function load(protocol, port, spans, progress = 0, onProgress = () => {}, mix = false) {
+  const loader = start([here, '--role=load', `--protocol=${protocol}`, `--url=http://127.0.0.1:${port}`, `--spans=${spans}`, `--progress=${progress}`, `--mix=${mix ? 1 : 0}`]);
   children.push(loader.child);
   for (;;) {
     const line = await loader.next();
@@ -202,7 +216,12 @@ const children = [];
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
 
 async function main() {
-  const receiver = await startReceiver(10_000);
+  if (!('memory-only' in args)) await throughput();
+  await memoryRun();
+}
+
+async function throughput() {
+  const receiver = await startReceiver();
   const baseline = start([here, '--role=baseline']);
   children.push(receiver.child, baseline.child);
   const baselinePorts = await baseline.next();
@@ -222,19 +241,45 @@ async function main() {
   }
   await baseline.stop();
   await receiver.stop();
+}
 
-  const small = await startReceiver(MEMORY_MAX_TRACES);
-  children.push(small.child);
-  const started = memory(small.child.pid);
-  let at100k;
-  await load('grpc', small.ports.otlpGrpc, MEMORY_SPANS, 100_000, () => {
-    at100k ??= memory(small.child.pid).rss; // the first report comes once 100k spans were acknowledged
-  });
-  const end = memory(small.child.pid);
-  await small.stop();
-  console.log(`Memory: ${fmt(MEMORY_SPANS)} spans over gRPC into up --local --max-traces ${MEMORY_MAX_TRACES} (${SPANS_PER_TRACE} spans per trace)`);
-  console.log(`  RSS at start ${started.rss.toFixed(0)} MiB, after 100k spans ${at100k.toFixed(0)} MiB, after 1M ${end.rss.toFixed(0)} MiB, peak ${end.peak.toFixed(0)} MiB`);
-  console.log(`  RSS after 1M / after 100k: ${(end.rss / at100k).toFixed(2)}  (bounded by the store: ~1; growing with spans sent: ~10)`);
+async function memoryRun() {
+  const receiver2 = await startReceiver('--max-memory-mib', String(BUDGET_MIB));
+  children.push(receiver2.child);
+  const pid = receiver2.child.pid;
+  const started = memory(pid);
+  let peak = started.rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, memory(pid).rss)), 200);
+  const loadStarted = Date.now();
+  await load('grpc', receiver2.ports.otlpGrpc, MEMORY_SPANS, 0, () => {}, true);
+  const loadSeconds = (Date.now() - loadStarted) / 1000;
+  clearInterval(sampler);
+  const end = memory(pid);
+  peak = Math.max(peak, end.peak);
+  const metrics = await fetch(`http://127.0.0.1:${receiver2.ports.collectorMetrics}/metrics`);
+  const exposition = await metrics.text();
+  const promtool = checkExposition(exposition);
+  await receiver2.stop();
+  console.log(
+    `Memory: ${fmt(MEMORY_SPANS)} spans over gRPC into up --local (--max-memory-mib ${BUDGET_MIB}) in ${loadSeconds.toFixed(0)} s;`,
+  );
+  console.log('  one span in 8 carries a 32 KiB attribute, one in 20,000 a 1 MiB name');
+  console.log(`  RSS at start ${started.rss.toFixed(0)} MiB, at the end ${end.rss.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB`);
+  console.log(`  peak RSS / budget: ${(peak / BUDGET_MIB).toFixed(2)}   (peak RSS - RSS at start) / budget: ${((peak - started.rss) / BUDGET_MIB).toFixed(2)}`);
+  console.log(`  /metrics: HTTP ${metrics.status}, ${fmt(exposition.length)} characters; promtool check metrics: ${promtool}`);
+}
+
+/**
+ * `promtool check metrics` on an exposition: "parses" (with its naming lints, if any), the parse error, or
+ * why it did not run. Its only lint here is the spanmetrics contract's `_milliseconds` unit, as the collector names it.
+ */
+function checkExposition(text) {
+  const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) return `not run (${result.error.code === 'ENOENT' ? 'promtool is not installed' : result.error.message})`;
+  const output = `${result.stdout}${result.stderr}`.trim();
+  if (output.includes('parsing error')) return `INVALID: ${output.split('\n')[0]}`;
+  const lints = new Set(output.split('\n').filter(Boolean).map((l) => l.replace(/^\S+ /, '')));
+  return `parses${lints.size ? ` (lints: ${[...lints].join('; ')})` : ''}`;
 }
 
 if (args.role === 'load') await runLoad();

@@ -154,7 +154,7 @@ describe('up --local span metrics', () => {
     expect(byLe['+Inf']).toBe('2');
   });
 
-  it('stops adding series at 10000 label sets and says how many spans it left out', async () => {
+  it('keeps at most 10000 label sets, evicting the least recently updated, and says how many it evicted', async () => {
     const local = await startLocal(['--quiet']);
     const now = String(BigInt(Date.now()) * 1_000_000n);
     // 10,003 distinct span names (the mistake of putting an id in the name), one trace each.
@@ -170,9 +170,13 @@ describe('up --local span metrics', () => {
     expect(response.status).toBe(200);
     const exposition = await (await fetch(local.url('collectorMetrics', '/metrics'))).text();
     expect(exposition.match(/^traces_span_metrics_calls_total\{/gm)).toHaveLength(10_000);
+    // The three oldest went to make room for the three newest.
+    expect(exposition).not.toContain('span_name="tool.invoke 2"');
+    expect(exposition).toContain('span_name="tool.invoke 3"');
+    expect(exposition).toContain('span_name="tool.invoke 10002"');
 
     const stopped = await local.stop();
     expect(stopped.exitCode).toBe(0);
-    expect(stopped.events.at(-1)).toMatchObject({ event: 'stopped', spansReceived: 10_003, spansNotInMetrics: 3 });
+    expect(stopped.events.at(-1)).toMatchObject({ event: 'stopped', spansReceived: 10_003, spansNotInMetrics: 0, seriesEvicted: 3 });
   });
 });

@@ -2,7 +2,8 @@
  * The trace viewer of `up --local`, used in Debian's Chromium through Playwright (playwright-core) the
  * way a person uses it: search by each field (the state in the URL under Jaeger UI's parameter names),
  * open a result, collapse a subtree, find the one error trace among 2,000, see the service graph edge,
- * and see each chart of the metrics page draw its series. Screenshots go to test-artifacts/viewer/.
+ * see each chart of the metrics page draw its series, all under the port's strict Content-Security-Policy.
+ * Screenshots go to test-artifacts/viewer/.
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,6 +86,7 @@ let context: BrowserContext;
 let page: Page;
 let profile: string;
 let errorTraceId: string;
+const cspViolations: string[] = [];
 
 async function open(pathAndQuery: string, ready = 'search'): Promise<void> {
   await page.goto(local.url('jaegerUi', pathAndQuery));
@@ -126,6 +128,10 @@ describe.runIf(hasChromium)('the viewer of up --local in Chromium (Playwright)',
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(20_000);
+    // Chromium reports what the port's Content-Security-Policy blocked ("Refused to apply inline style ...").
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -315,5 +321,14 @@ describe.runIf(hasChromium)('the viewer of up --local in Chromium (Playwright)',
     const legend = await page.$$eval('.chart[data-panel="tokensPerSecond"] .u-legend .u-label', (labels) => labels.map((l) => l.textContent));
     expect(legend).toEqual(expect.arrayContaining(['deepseek-chat', 'gpt-4o']));
     await shot('metrics');
+  });
+
+  it('runs every page above under the strict Content-Security-Policy of its port, with nothing blocked', async () => {
+    const response = await page.goto(local.url('jaegerUi', '/search'));
+    const csp = (await response!.allHeaders())['content-security-policy'] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(cspViolations).toEqual([]);
   });
 });

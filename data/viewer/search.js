@@ -67,9 +67,8 @@ function field(label, input) {
   return el('label', { class: 'field' }, el('span', {}, label), input);
 }
 
-async function buildForm(state) {
-  const services = (await api('/api/services')).data ?? [];
-  const operations = state.service ? ((await api(`/api/services/${encodeURIComponent(state.service)}/operations`)).data ?? []) : [];
+/** The form, its choices (every service, the chosen service's operations) from the search's own answer. */
+function buildForm(state, { services, operations }) {
   const select = (id, options, value) => el('select', { id, name: id }, ...options.map(([v, text]) => el('option', { value: v, selected: v === value }, text)));
   const input = (id, value, placeholder) => el('input', { id, name: id, value, placeholder, autocomplete: 'off' });
   const form = el(
@@ -169,7 +168,9 @@ export async function renderSearch(container, params) {
   query.set('offset', String(offset));
   if (!query.get('lookback') && !query.get('traceID')) query.set('lookback', state.lookback);
   if (!query.get('limit')) query.set('limit', state.limit);
-  const [form, page] = await Promise.all([buildForm(state), api(`/api/loom/search?${query}`)]);
+  // One request per draw (and so per refresh), however many services: the answer carries the form's choices too.
+  const page = await api(`/api/loom/search?${query}`);
+  const form = buildForm(state, page);
   const status = page.total
     ? `${plural(page.total, 'trace')} found${page.total >= Number(page.limit) ? ` (the limit; raise "Limit results" for more)` : ''}`
     : 'No traces match. Point an agent at the OTLP endpoint, or run `loom-otel send-test-trace`.';

@@ -11,9 +11,11 @@ import type { Command } from 'commander';
 import { ActionError, UsageError } from '../errors.js';
 import { httpGet } from '../checks/health.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
+import { clip, escapeControl, terminalSafeJson } from '../output/terminal-safe.js';
 import { formatDuration, renderWaterfall } from '../output/waterfall.js';
 import { FinishedTraces } from '../local/finished-traces.js';
-import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
+import { LOCAL_LIMIT_FLAGS, type LocalLimitKey } from '../local/limits.js';
+import { connectionsPerListener } from '../local/connections.js';
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
 import { SPAN_KIND_NAMES, valueAsJson, type StoredSpan } from '../local/model.js';
 import { MAX_SERIES } from '../local/span-metrics.js';
@@ -40,6 +42,9 @@ import { agentEnvironment, exportLines, formatTable } from './stack-output.js';
 
 /** Rows of one trace printed in the live view; the viewer shows the rest. */
 const MAX_TREE_ROWS = 40;
+/** Columns a span or service name takes in the live view at most: one long name must not widen every row. */
+const LIVE_NAME_WIDTH = 60;
+const LIVE_SERVICE_WIDTH = 30;
 
 interface LocalSettings {
   host: string;
@@ -50,6 +55,11 @@ interface LocalSettings {
   stackOptions?: StackOptions;
   maxTraces: number;
   maxRequestMib: number;
+  maxMemoryMib: number;
+  maxNameLength: number;
+  maxAttributeLength: number;
+  /** Per listening port, after lowering to fit the descriptor limit. */
+  maxConnections: number;
   deploymentEnvironment: string;
   quiet: boolean;
   /** Where the PID file (and a detached run's log) go. */
@@ -68,8 +78,10 @@ function text(value: unknown): string | undefined {
 }
 
 async function resolveSettings(options: Record<string, unknown>): Promise<LocalSettings> {
-  const maxTraces = parseInteger('--max-traces', text(options.maxTraces) ?? String(DEFAULT_MAX_TRACES), 1, 10_000_000);
-  const maxRequestMib = parseInteger('--max-request-mib', text(options.maxRequestMib) ?? String(DEFAULT_MAX_REQUEST_MIB), 1, 2048);
+  const limit = (key: LocalLimitKey) => {
+    const { flag, default: fallback, min, max } = LOCAL_LIMIT_FLAGS[key];
+    return parseInteger(flag, text(options[key]) ?? String(fallback), min, max);
+  };
   const stack = await findStack(stackDir(text(options.dir)));
   const ports = {} as Record<LocalPortRole, number>;
   for (const role of LOCAL_PORT_ROLES) {
@@ -91,8 +103,12 @@ async function resolveSettings(options: Record<string, unknown>): Promise<LocalS
     host: options.expose ? '0.0.0.0' : '127.0.0.1',
     ports,
     ...(stack ? { manifestPath: stack.manifestPath, stackOptions: stack.manifest.options } : {}),
-    maxTraces,
-    maxRequestMib,
+    maxTraces: limit('maxTraces'),
+    maxRequestMib: limit('maxRequestMib'),
+    maxMemoryMib: limit('maxMemoryMib'),
+    maxNameLength: limit('maxNameLength'),
+    maxAttributeLength: limit('maxAttributeLength'),
+    maxConnections: connectionsPerListener(limit('maxConnections'), LOCAL_PORT_ROLES.length),
     deploymentEnvironment: process.env[DEPLOYMENT_ENV_VAR] || stack?.manifest.options.environment || DEFAULT_OPTIONS.environment,
     quiet: Boolean(options.quiet),
     stateDir: stateDir(stack?.dir),
@@ -136,6 +152,10 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, ports: Record
         env,
         maxTraces: settings.maxTraces,
         maxRequestMiB: settings.maxRequestMib,
+        maxMemoryMiB: settings.maxMemoryMib,
+        maxNameLength: settings.maxNameLength,
+        maxAttributeLength: settings.maxAttributeLength,
+        maxConnections: settings.maxConnections,
         ...(settings.manifestPath ? { manifest: settings.manifestPath } : {}),
         ...(background ? { detached: true, ...background } : { pid: process.pid }),
       }),
@@ -159,7 +179,7 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, ports: Record
   ctx.out('Point an agent at it:');
   for (const line of exportLines(env)) ctx.out(`  ${line}`);
   ctx.out();
-  const kept = `Keeps the newest ${settings.maxTraces} traces in memory; metrics and logs are accepted and counted, not stored.`;
+  const kept = `Keeps the newest ${settings.maxTraces} traces in at most ${settings.maxMemoryMib} MiB; metrics and logs are accepted and counted, not stored.`;
   if (background) {
     ctx.out(style.dim(kept));
     ctx.out(`Runs in the background (PID ${background.pid}); its output goes to ${background.logFile}.`);
@@ -204,11 +224,13 @@ function printSecondSummary(ctx: OutputContext, stack: LocalStack, summary: Seco
 function printTrace(ctx: OutputContext, stack: LocalStack, trace: StoredTrace): void {
   const { traceId } = trace;
   const { style } = ctx;
+  // Names come from the sender: escaped, and clipped so one huge name cannot widen every row.
+  const display = (text: string, width: number) => clip(escapeControl(text), width);
   const spans = trace.spans.map((s) => ({
     spanId: s.spanId,
     ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
-    service: serviceName(s.resource),
-    name: s.name,
+    service: display(serviceName(s.resource), LIVE_SERVICE_WIDTH),
+    name: display(s.name, LIVE_NAME_WIDTH),
     startUs: s.startUs,
     durationUs: s.durationUs,
     error: s.statusCode === 2,
@@ -217,7 +239,7 @@ function printTrace(ctx: OutputContext, stack: LocalStack, trace: StoredTrace): 
   const errors = spans.filter((s) => s.error).length;
   const link = `${urls(stack.ports).jaegerUi}/trace/${jaegerTraceId(traceId)}`;
   ctx.out(
-    `${style.bold(root.name)} ${style.dim(serviceName(root.resource))}  ${spans.length} span${spans.length === 1 ? '' : 's'}, ` +
+    `${style.bold(display(root.name, LIVE_NAME_WIDTH))} ${style.dim(display(serviceName(root.resource), LIVE_SERVICE_WIDTH))}  ${spans.length} span${spans.length === 1 ? '' : 's'}, ` +
       `${formatDuration(trace.endUs - trace.startUs)}${errors ? `, ${style.red(`${errors} error${errors === 1 ? '' : 's'}`)}` : ''}  ${style.dim(link)}`,
   );
   const lines = renderWaterfall(spans, style);
@@ -230,17 +252,17 @@ function printEvent(ctx: OutputContext, event: ReceiverEvent): void {
   if (event.kind === 'spans') return;
   const transport = event.kind === 'partial' ? event.transport : event.request.transport;
   if (ctx.json) {
-    ctx.out(JSON.stringify(event.kind === 'partial' ? { event: 'partial-success', transport, refused: event.refused, reason: event.reason } : { event: 'refused', ...event.request }));
+    ctx.out(terminalSafeJson(event.kind === 'partial' ? { event: 'partial-success', transport, refused: event.refused, reason: event.reason } : { event: 'refused', ...event.request }));
     return;
   }
   const what =
     event.kind === 'partial'
-      ? `Partial success sent over OTLP/${transport === 'grpc' ? 'gRPC' : 'HTTP'}: ${event.reason}`
-      : `Refused an OTLP/${transport === 'grpc' ? 'gRPC' : 'HTTP'} request (${event.request.status}): ${event.request.reason}`;
+      ? `Partial success sent over OTLP/${transport === 'grpc' ? 'gRPC' : 'HTTP'}: ${escapeControl(event.reason)}`
+      : `Refused an OTLP/${transport === 'grpc' ? 'gRPC' : 'HTTP'} request (${event.request.status}): ${escapeControl(event.request.reason)}`;
   ctx.err(`${ctx.style.yellow('!')} ${what}`);
 }
 
-function printSummary(ctx: OutputContext, stack: LocalStack): void {
+function printSummary(ctx: OutputContext, stack: LocalStack, settings: LocalSettings): void {
   const { stats, store } = stack.receiver;
   const summary = {
     uptimeMs: Date.now() - stack.startedAt.getTime(),
@@ -253,6 +275,9 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
     requestsRefused: stats.requestsRefused,
     spansNotInMetrics: stack.receiver.spanMetrics.droppedSpans,
     tokenCountsNotInMetrics: stack.receiver.tokenSums.droppedCounts,
+    seriesEvicted: stack.receiver.spanMetrics.evictions,
+    memoryUsedMiB: Math.round((stack.receiver.budget.usedBytes / (1024 * 1024)) * 10) / 10,
+    connectionsClosedIdle: Object.values(stack.connections).reduce((sum, c) => sum + c.closedIdle, 0),
   };
   if (ctx.json) {
     ctx.out(JSON.stringify({ event: 'stopped', ...summary }));
@@ -263,11 +288,17 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
       `${summary.tracesKept} traces kept (${summary.tracesEvicted} evicted), ${summary.metricPoints} metric points, ` +
       `${summary.logRecords} log records, ${summary.requestsRefused} requests refused.`,
   );
-  if (summary.spansNotInMetrics > 0) {
+  if (summary.seriesEvicted > 0) {
     ctx.err(
-      `${ctx.style.yellow('!')} ${summary.spansNotInMetrics} spans were left out of the span metrics: they already had ${MAX_SERIES} label sets ` +
-        '(span names that carry ids or other unbounded values make a label set each).',
+      `${ctx.style.yellow('!')} ${summary.seriesEvicted} span-metric series were evicted, least recently updated first (at most ${MAX_SERIES} label sets ` +
+        'within the memory budget; span names that carry ids or other unbounded values make a label set each).',
     );
+  }
+  if (summary.spansNotInMetrics > 0) {
+    ctx.err(`${ctx.style.yellow('!')} ${summary.spansNotInMetrics} spans were left out of the span metrics: their series did not fit the memory budget.`);
+  }
+  if (summary.connectionsClosedIdle > 0) {
+    ctx.err(`${ctx.style.yellow('!')} ${summary.connectionsClosedIdle} idle connections were closed to admit new ones (--max-connections ${settings.maxConnections} per port).`);
   }
   if (summary.tokenCountsNotInMetrics > 0) {
     ctx.err(`${ctx.style.yellow('!')} ${summary.tokenCountsNotInMetrics} token counts were left out of llm_tokens_total: it already had ${MAX_SERIES} label sets.`);
@@ -312,6 +343,9 @@ async function startStack(settings: LocalSettings): Promise<LocalStack> {
       ports: settings.ports,
       maxTraces: settings.maxTraces,
       maxRequestBytes: settings.maxRequestMib * 1024 * 1024,
+      maxMemoryBytes: settings.maxMemoryMib * 1024 * 1024,
+      limits: { nameLength: settings.maxNameLength, valueLength: settings.maxAttributeLength },
+      maxConnections: settings.maxConnections,
       deploymentEnvironment: settings.deploymentEnvironment,
     });
   } catch (error) {
@@ -399,7 +433,7 @@ export async function runUpLocal(options: Record<string, unknown>, command: Comm
   stack.receiver.listen((event) => {
     if (settings.quiet) return;
     if (event.kind !== 'spans') printEvent(ctx, event);
-    else if (ctx.json) for (const span of event.spans) ctx.out(JSON.stringify(spanJson(span)));
+    else if (ctx.json) for (const span of event.spans) ctx.out(terminalSafeJson(spanJson(span)));
     else finished.seen(event.spans);
   });
   if (!settings.quiet && !ctx.json) {
@@ -417,5 +451,5 @@ export async function runUpLocal(options: Record<string, unknown>, command: Comm
   finished.flush();
   rate.stop();
   if (!ctx.json) ctx.out();
-  printSummary(ctx, stack);
+  printSummary(ctx, stack, settings);
 }

@@ -6,7 +6,7 @@ import { redact } from '../output/redact.js';
 import { mark } from '../output/style.js';
 import { escapeControl } from '../output/terminal-safe.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
-import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
+import { LOCAL_LIMIT_FLAGS } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
 import type { HealthProgress } from './stack-output.js';
 
@@ -20,9 +20,9 @@ export function defineUp(command: Command): void {
     .option('--local', 'no Docker: run an OTLP receiver, trace store, Jaeger query API and metrics in this process')
     .option('--expose', 'with --local: listen on all interfaces instead of 127.0.0.1')
     .option('--detach', 'with --local: run in the background; returns once it answers (PID and log file in the stack directory, else ~/.local/state/loom-otel)')
-    .option('--quiet', 'with --local: do not print each finished trace')
-    .option('--max-traces <n>', 'with --local: traces kept in memory, oldest evicted first', String(DEFAULT_MAX_TRACES))
-    .option('--max-request-mib <n>', 'with --local: largest OTLP request accepted, in MiB', String(DEFAULT_MAX_REQUEST_MIB))
+    .option('--quiet', 'with --local: do not print each finished trace');
+  for (const limit of Object.values(LOCAL_LIMIT_FLAGS)) command.option(`${limit.flag} <n>`, `with --local: ${limit.description}`, String(limit.default));
+  command
     .option('--otlp-grpc-port <port>', 'with --local: OTLP/gRPC port (0 = any free port; default from the stack manifest, else 4317)')
     .option('--otlp-http-port <port>', 'with --local: OTLP/HTTP port (default 4318)')
     .option('--health-port <port>', 'with --local: health_check port (default 13133)')
@@ -42,8 +42,7 @@ const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
   expose: '--expose',
   detach: '--detach',
   quiet: '--quiet',
-  maxTraces: '--max-traces',
-  maxRequestMib: '--max-request-mib',
+  ...Object.fromEntries(Object.entries(LOCAL_LIMIT_FLAGS).map(([key, limit]) => [key, limit.flag])),
   otlpGrpcPort: '--otlp-grpc-port',
   otlpHttpPort: '--otlp-http-port',
   healthPort: '--health-port',

@@ -5,9 +5,9 @@
 import type http from 'node:http';
 import { LOCAL_STACK_HEADER, LOCAL_STACK_PID_HEADER } from '../stack/model.js';
 
-/** Something served on /metrics: the span metrics, the token counters. */
+/** Something served on /metrics (the span metrics, the token counters): its text as a series of chunks. */
 export interface Exposition {
-  render(): string;
+  render(): Generator<string>;
 }
 
 /** A duration the way Go prints it (the health_check extension's `uptime`): 1h2m3.5s, 49.0132518s. */
@@ -25,12 +25,41 @@ function notFound(res: http.ServerResponse): void {
   res.end('404 page not found\n');
 }
 
+/** Series are written in batches of about this many characters. */
+const WRITE_CHUNK_CHARS = 64 * 1024;
+
+/**
+ * Streams the expositions one after the other, chunk by chunk (chunked transfer encoding), waiting
+ * whenever the client reads slower than it is written: the answer is always 200 and never has to fit in
+ * one string.
+ */
 export function metricsHandler(...expositions: Exposition[]): http.RequestListener {
   return (req, res) => {
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/metrics') return notFound(res);
-    const body = expositions.map((e) => e.render()).join('');
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const chunks = (function* () {
+      for (const exposition of expositions) yield* exposition.render();
+    })();
+    const pump = () => {
+      let pending = '';
+      for (let next = chunks.next(); !next.done; next = chunks.next()) {
+        if (res.destroyed) return;
+        pending += next.value;
+        if (pending.length < WRITE_CHUNK_CHARS) continue;
+        const more = res.write(pending);
+        pending = '';
+        if (!more) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end(pending);
+    };
+    pump();
   };
 }
 

@@ -36,6 +36,17 @@ function loadAssets(): Map<string, Buffer> {
   return new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(path.join(VIEWER_DIR, name))]));
 }
 
+/**
+ * Sent with every answer of this port: the viewer runs only its own script and style files, connects only
+ * to this origin, and cannot be framed; nothing a span carries can run as code even if it reached the DOM.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
 function sendJson(res: http.ServerResponse, status: number, body: JaegerResponse<unknown> | Record<string, unknown>): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
@@ -91,6 +102,7 @@ export function jaegerHandler(store: TraceStore): http.RequestListener {
   const assets = loadAssets();
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET, HEAD' });
       res.end('405 method not allowed\n');

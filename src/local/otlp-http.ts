@@ -22,6 +22,29 @@ const inflate = promisify(zlib.inflate);
 
 /** Thrown when a body (as sent, or decompressed) is over the limit. */
 class TooLargeError extends Error {}
+/** Thrown when the bodies being received at once would hold more than IN_FLIGHT_REQUESTS requests' worth. */
+class BusyError extends Error {}
+
+/**
+ * Bodies being received at once hold at most this many times --max-request-mib: many connections each
+ * uploading a large body cannot add up past it. Over it, a request is read to its end without being
+ * kept and answered 503 with Retry-After, which OTLP exporters retry.
+ */
+export const IN_FLIGHT_REQUESTS = 4;
+
+/** Bytes held by bodies still being received, shared by every request of one receiver. */
+class InFlightBytes {
+  private held = 0;
+  constructor(readonly max: number) {}
+  take(bytes: number): boolean {
+    if (this.held + bytes > this.max) return false;
+    this.held += bytes;
+    return true;
+  }
+  give(bytes: number): void {
+    this.held -= bytes;
+  }
+}
 /** The client went away before its body was complete (it gave up, or up --local is stopping). */
 class ClientGoneError extends Error {}
 
@@ -40,17 +63,40 @@ function mediaType(header: string | undefined): string {
  * everything, then rejects with TooLargeError: answering while the client still writes would reset the
  * connection, and the client would see a broken pipe instead of the 413.
  */
-function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readBody(req: http.IncomingMessage, maxBytes: number, inFlight: InFlightBytes): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let held = 0;
+    let busy = false;
+    const release = () => {
+      inFlight.give(held);
+      held = 0;
+      chunks.length = 0;
+    };
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-      else chunks.length = 0;
+      if (size > maxBytes || busy) return release();
+      if (!inFlight.take(chunk.length)) {
+        busy = true;
+        return release();
+      }
+      held += chunk.length;
+      chunks.push(chunk);
     });
-    req.on('end', () => (size > maxBytes ? reject(new TooLargeError()) : resolve(Buffer.concat(chunks, size))));
-    req.on('error', (error) => reject(new ClientGoneError(error.message)));
+    req.on('end', () => {
+      if (size > maxBytes) reject(new TooLargeError());
+      else if (busy) reject(new BusyError());
+      else {
+        const body = Buffer.concat(chunks, size);
+        release();
+        resolve(body);
+      }
+    });
+    req.on('error', (error) => {
+      release();
+      reject(new ClientGoneError(error.message));
+    });
   });
 }
 
@@ -69,6 +115,7 @@ const SUPPORTED_ENCODINGS = new Set(['', 'identity', 'gzip', 'deflate']);
 
 export function otlpHttpHandler(receiver: Receiver, maxRequestBytes: number): http.RequestListener {
   const limitText = `${maxRequestBytes / (1024 * 1024)} MiB`;
+  const inFlight = new InFlightBytes(IN_FLIGHT_REQUESTS * maxRequestBytes);
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const signal = OTLP_HTTP_PATHS[path];
@@ -100,7 +147,7 @@ export function otlpHttpHandler(receiver: Receiver, maxRequestBytes: number): ht
     }
     const tooLarge = () => status(413, RpcCode.Unknown, `request body too large: the limit is ${limitText} (up --local --max-request-mib)`);
 
-    readBody(req, maxRequestBytes)
+    readBody(req, maxRequestBytes, inFlight)
       .then((raw) => decompress(raw, contentEncoding, maxRequestBytes))
       .then((body) => {
         const request = decodeRequest(signal, body, encoding);
@@ -111,6 +158,10 @@ export function otlpHttpHandler(receiver: Receiver, maxRequestBytes: number): ht
         // Nobody is left to answer, and nothing was refused.
         if (res.headersSent || error instanceof ClientGoneError) return;
         if (error instanceof TooLargeError) tooLarge();
+        else if (error instanceof BusyError) {
+          res.setHeader('Retry-After', '1');
+          status(503, RpcCode.Unavailable, `up --local is receiving ${IN_FLIGHT_REQUESTS} x --max-request-mib (${limitText}) of request bodies at once: retry`);
+        }
         else if (error instanceof MalformedRequestError) status(400, RpcCode.InvalidArgument, error.message);
         else status(500, RpcCode.Unknown, `up --local could not handle the request: ${(error as Error).message}`);
       });

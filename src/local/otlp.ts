@@ -4,6 +4,7 @@
  * response or error status in the request's own encoding.
  */
 import type protobuf from 'protobufjs';
+import { bytesLimit, truncate, type FieldLimits } from './field-limits.js';
 import type { Attribute, SpanResource, SpanScope, StoredSpan, TypedValue, SpanKindNumber, StatusCodeNumber } from './model.js';
 import { otlpTypes, type Signal } from './proto.js';
 import { ENVIRONMENT_ATTRIBUTES, SERVICE_NAME_COPY } from '../stack/spanmetrics.js';
@@ -132,10 +133,10 @@ function toBuffer(bytes: Uint8Array | undefined): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
 }
 
-function typedValue(value: PbAnyValue | null | undefined): TypedValue {
+function typedValue(value: PbAnyValue | null | undefined, limits: FieldLimits): TypedValue {
   switch (value?.value) {
     case 'stringValue':
-      return { type: 'string', value: value.stringValue ?? '' };
+      return { type: 'string', value: truncate(value.stringValue ?? '', limits.valueLength) };
     case 'boolValue':
       return { type: 'bool', value: Boolean(value.boolValue) };
     case 'intValue':
@@ -143,19 +144,19 @@ function typedValue(value: PbAnyValue | null | undefined): TypedValue {
     case 'doubleValue':
       return { type: 'double', value: value.doubleValue ?? 0 };
     case 'bytesValue':
-      return { type: 'bytes', value: toBuffer(value.bytesValue).toString('base64') };
+      return { type: 'bytes', value: toBuffer(value.bytesValue).subarray(0, bytesLimit(limits.valueLength)).toString('base64') };
     case 'arrayValue':
-      return { type: 'array', value: (value.arrayValue?.values ?? []).map(typedValue) };
+      return { type: 'array', value: (value.arrayValue?.values ?? []).map((v) => typedValue(v, limits)) };
     case 'kvlistValue':
-      return { type: 'kvlist', value: attributes(value.kvlistValue?.values) };
+      return { type: 'kvlist', value: attributes(value.kvlistValue?.values, limits) };
     default:
       return { type: 'empty', value: null };
   }
 }
 
-function attributes(list: PbKeyValue[] | undefined): Attribute[] {
+function attributes(list: PbKeyValue[] | undefined, limits: FieldLimits): Attribute[] {
   if (!list || list.length === 0) return [];
-  return list.map((kv) => ({ key: kv.key, ...typedValue(kv.value) }) as Attribute);
+  return list.map((kv) => ({ key: truncate(kv.key, limits.nameLength), ...typedValue(kv.value, limits) }) as Attribute);
 }
 
 const isZero = (bytes: Buffer) => bytes.every((b) => b === 0);
@@ -179,6 +180,8 @@ export interface IngestOptions {
    * `resource` processor does (insert: never overwrites).
    */
   deploymentEnvironment: string;
+  /** Caps on names and values; longer ones are truncated with a marker. */
+  limits: FieldLimits;
 }
 
 /**
@@ -207,6 +210,8 @@ export interface ConvertedSpans {
 
 /** Resources repeat in every request from one process: share one object per distinct resource. */
 const RESOURCE_CACHE_LIMIT = 1024;
+/** Characters of cache keys kept at most, so a sender of huge ever-changing resources cannot grow the cache. */
+const RESOURCE_CACHE_MAX_CHARS = 4 * 1024 * 1024;
 
 export type TraceConverter = (request: protobuf.Message) => ConvertedSpans;
 
@@ -215,6 +220,7 @@ const SPAN_KINDS = new Set([0, 1, 2, 3, 4, 5]);
 export function createTraceConverter(options: IngestOptions): TraceConverter {
   // Bounded, so a sender with ever-changing resources cannot grow it: existing spans keep their objects.
   const resources = new Map<string, SpanResource>();
+  let cachedChars = 0;
   const internResource = (attrs: Attribute[]): SpanResource => {
     applyResourceProcessor(attrs, options.deploymentEnvironment);
     const key = JSON.stringify(attrs);
@@ -222,8 +228,14 @@ export function createTraceConverter(options: IngestOptions): TraceConverter {
     if (cached) return cached;
     const serviceName = attrs.find((a) => a.key === 'service.name');
     const resource: SpanResource = { serviceName: serviceName ? String(serviceName.value ?? '') : '', attributes: attrs };
-    if (resources.size >= RESOURCE_CACHE_LIMIT) resources.clear();
-    resources.set(key, resource);
+    if (resources.size >= RESOURCE_CACHE_LIMIT || cachedChars + key.length > RESOURCE_CACHE_MAX_CHARS) {
+      resources.clear();
+      cachedChars = 0;
+    }
+    if (key.length <= RESOURCE_CACHE_MAX_CHARS) {
+      resources.set(key, resource);
+      cachedChars += key.length;
+    }
     return resource;
   };
 
@@ -232,9 +244,9 @@ export function createTraceConverter(options: IngestOptions): TraceConverter {
     const reasons = new Set<string>();
     let rejected = 0;
     for (const rs of (request as unknown as PbTracesRequest).resourceSpans) {
-      const resource = internResource(attributes(rs.resource?.attributes));
+      const resource = internResource(attributes(rs.resource?.attributes, options.limits));
       for (const ss of rs.scopeSpans) {
-        const scope: SpanScope = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' };
+        const scope: SpanScope = { name: truncate(ss.scope?.name ?? '', options.limits.nameLength), version: truncate(ss.scope?.version ?? '', options.limits.nameLength) };
         for (const span of ss.spans) {
           const invalid = invalidIds(span);
           if (invalid) {
@@ -242,7 +254,7 @@ export function createTraceConverter(options: IngestOptions): TraceConverter {
             reasons.add(invalid);
             continue;
           }
-          spans.push(storedSpan(span, resource, scope));
+          spans.push(storedSpan(span, resource, scope, options.limits));
         }
       }
     }
@@ -250,26 +262,28 @@ export function createTraceConverter(options: IngestOptions): TraceConverter {
   };
 }
 
-function storedSpan(span: PbSpan, resource: SpanResource, scope: SpanScope): StoredSpan {
+function storedSpan(span: PbSpan, resource: SpanResource, scope: SpanScope, limits: FieldLimits): StoredSpan {
   const parent = toBuffer(span.parentSpanId);
+  const name = (text: string) => truncate(text, limits.nameLength);
   return {
     traceId: toBuffer(span.traceId).toString('hex'),
     spanId: toBuffer(span.spanId).toString('hex'),
     parentSpanId: parent.length === 0 || isZero(parent) ? '' : parent.toString('hex'),
-    name: span.name,
+    name: name(span.name),
     kind: (SPAN_KINDS.has(span.kind) ? span.kind : 0) as SpanKindNumber,
     startUs: nanosToMicros(span.startTimeUnixNano),
     durationUs: durationMicros(span.startTimeUnixNano, span.endTimeUnixNano),
-    attributes: attributes(span.attributes),
-    events: span.events.map((e) => ({ timeUs: nanosToMicros(e.timeUnixNano), name: e.name, attributes: attributes(e.attributes) })),
+    attributes: attributes(span.attributes, limits),
+    events: span.events.map((e) => ({ timeUs: nanosToMicros(e.timeUnixNano), name: name(e.name), attributes: attributes(e.attributes, limits) })),
     links: span.links.map((l) => ({
-      traceId: toBuffer(l.traceId).toString('hex'),
-      spanId: toBuffer(l.spanId).toString('hex'),
-      attributes: attributes(l.attributes),
+      // Link ids are not validated (a link may point anywhere): a huge one is cut like a name.
+      traceId: name(toBuffer(l.traceId).toString('hex')),
+      spanId: name(toBuffer(l.spanId).toString('hex')),
+      attributes: attributes(l.attributes, limits),
     })),
     statusCode: (span.status?.code === 1 || span.status?.code === 2 ? span.status.code : 0) as StatusCodeNumber,
-    statusMessage: span.status?.message ?? '',
-    traceState: span.traceState,
+    statusMessage: truncate(span.status?.message ?? '', limits.valueLength),
+    traceState: name(span.traceState),
     resource,
     scope,
   };
@@ -328,7 +342,7 @@ export function encodeResponse(signal: Signal, encoding: Encoding, partial?: Par
 }
 
 /** gRPC status codes used in google.rpc.Status bodies. */
-export const RpcCode = { Unknown: 2, InvalidArgument: 3, Unimplemented: 12 } as const;
+export const RpcCode = { Unknown: 2, InvalidArgument: 3, Unimplemented: 12, Unavailable: 14 } as const;
 
 /** A google.rpc.Status body, as the collector writes with every OTLP/HTTP error. */
 export function encodeStatus(encoding: Encoding, code: number, message: string): Buffer {

@@ -4,6 +4,8 @@
  * refused requests; nothing here prints.
  */
 import type protobuf from 'protobufjs';
+import type { FieldLimits } from './field-limits.js';
+import { MemoryBudget } from './memory-budget.js';
 import type { StoredSpan } from './model.js';
 import { countItems, createTraceConverter, type PartialSuccess, type TraceConverter } from './otlp.js';
 import type { Signal } from './proto.js';
@@ -13,6 +15,9 @@ import { TokenSums } from './token-sums.js';
 
 export interface ReceiverOptions {
   maxTraces: number;
+  /** --max-memory-mib in bytes: what the trace store and the span metrics hold together. */
+  maxMemoryBytes: number;
+  limits: FieldLimits;
   /** deployment.environment for resources without one (the generated collector's resource processor). */
   deploymentEnvironment: string;
 }
@@ -44,8 +49,10 @@ export type ReceiverEvent =
   | { kind: 'refused'; request: RefusedRequest };
 
 export class Receiver {
+  /** Shared by the trace store, the span metrics and any other store of up --local (see memory-budget.ts). */
+  readonly budget: MemoryBudget;
   readonly store: TraceStore;
-  readonly spanMetrics = new SpanMetrics();
+  readonly spanMetrics: SpanMetrics;
   readonly tokenSums = new TokenSums();
   readonly stats: ReceiverStats = {
     exportRequests: { traces: 0, metrics: 0, logs: 0 },
@@ -59,8 +66,10 @@ export class Receiver {
   private readonly listeners: Array<(event: ReceiverEvent) => void> = [];
 
   constructor(options: ReceiverOptions) {
-    this.store = new TraceStore(storeLimits(options.maxTraces));
-    this.convert = createTraceConverter({ deploymentEnvironment: options.deploymentEnvironment });
+    this.budget = new MemoryBudget(options.maxMemoryBytes);
+    this.store = new TraceStore(storeLimits(options.maxTraces), this.budget);
+    this.spanMetrics = new SpanMetrics(this.budget, options.limits.nameLength);
+    this.convert = createTraceConverter({ deploymentEnvironment: options.deploymentEnvironment, limits: options.limits });
   }
 
   listen(listener: (event: ReceiverEvent) => void): void {
@@ -81,7 +90,7 @@ export class Receiver {
       return undefined;
     }
     const converted = this.convert(request);
-    const overTraceLimit = this.store.add(converted.spans);
+    const { overTraceLimit, overBudget } = this.store.add(converted.spans);
     // Like the collector's spanmetrics, count every valid span, stored or not.
     for (const span of converted.spans) {
       this.spanMetrics.record(span);
@@ -90,12 +99,16 @@ export class Receiver {
     this.stats.spansReceived += converted.spans.length + converted.rejected;
     if (converted.spans.length > 0) this.emit({ kind: 'spans', spans: converted.spans });
 
-    const refused = converted.rejected + overTraceLimit;
+    const refused = converted.rejected + overTraceLimit + overBudget;
     if (refused === 0) return undefined;
     this.stats.spansRefused += refused;
     const reasons = [...converted.reasons];
     if (overTraceLimit > 0) {
       reasons.push(`${overTraceLimit} span(s) over the ${this.store.limits.maxSpansPerTrace}-spans-per-trace limit of up --local`);
+    }
+    if (overBudget > 0) {
+      const mib = Math.round(this.budget.maxBytes / (1024 * 1024));
+      reasons.push(`${overBudget} span(s) do not fit the ${mib} MiB memory budget of up --local even with older traces evicted (--max-memory-mib)`);
     }
     const reason = `${refused} span(s) not stored: ${reasons.join('; ')}`;
     this.emit({ kind: 'partial', transport, refused, reason });

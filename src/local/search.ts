@@ -1,10 +1,11 @@
 /**
  * The viewer's search (`GET /api/loom/search`): Jaeger's /api/traces parameters (service optional here,
  * operation, tags, minDuration, maxDuration, start/end or lookback, limit; traceID for given traces),
- * answered with one summary row per trace and a page of them (`offset`, `pageSize`), so a refresh of
- * the search page is one small request however many traces match.
+ * answered with one summary row per trace and a page of them (`offset`, `pageSize`), and with what the
+ * search form offers (every service, the chosen service's operations): a refresh of the search page is
+ * one small request however many traces match and however many services there are.
  */
-import { matchingTraces, normalizeTraceId, parseTraceSearch, serviceName, SearchError } from './jaeger.js';
+import { matchingTraces, normalizeTraceId, operations, parseTraceSearch, serviceName, services, SearchError } from './jaeger.js';
 import type { StoredTrace, TraceStore } from './store.js';
 
 export const PAGE_SIZE = 20;
@@ -33,6 +34,10 @@ export interface SearchPage {
   traces: TraceSummary[];
   /** Every match's start and duration, for the scatter plot (all pages). */
   points: Array<{ traceID: string; startTime: number; duration: number; errors: number; spans: number }>;
+  /** Every service stored, as /api/services lists them. */
+  services: string[];
+  /** The operations of `service`, as /api/services/{service}/operations lists them (none without it). */
+  operations: string[];
 }
 
 function summarize(trace: StoredTrace): TraceSummary {
@@ -81,6 +86,7 @@ export function searchPage(store: TraceStore, params: URLSearchParams, nowUs: nu
     found = matchingTraces(store, parseTraceSearch(params, nowUs, { serviceRequired: false })).slice(0, limit);
   }
   const summaries = found.map(summarize);
+  const service = params.get('service');
   return {
     total: summaries.length,
     offset,
@@ -88,5 +94,7 @@ export function searchPage(store: TraceStore, params: URLSearchParams, nowUs: nu
     limit,
     traces: summaries.slice(offset, offset + pageSize),
     points: summaries.map(({ traceID, startTime, duration, errors, spans }) => ({ traceID, startTime, duration, errors, spans })),
+    services: services(store),
+    operations: service ? operations(store, service) : [],
   };
 }

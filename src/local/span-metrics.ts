@@ -15,12 +15,20 @@ import {
   STATUS_CODE_VALUES,
   prometheusLabelName,
 } from '../stack/spanmetrics.js';
+import { truncate } from './field-limits.js';
+import { OBJECT_BYTES, stringBytes, type BudgetAccount, type MemoryBudget } from './memory-budget.js';
 import { attribute, valueAsString, type SpanResource, type StoredSpan } from './model.js';
 
 /** The instrumentation scope the connector gives the metrics it emits. */
 const CONNECTOR_SCOPE_NAME = 'spanmetricsconnector';
-/** Label sets kept at most (each costs one histogram): bounds memory when span names are unbounded. */
+/**
+ * Label sets kept at most (each costs one histogram). Past it, and when the memory budget needs room, the
+ * least recently updated series is evicted, like the connector's LRU dimensions cache: a series that
+ * comes back starts from zero, which Prometheus reads as a counter reset.
+ */
 export const MAX_SERIES = 10_000;
+/** Characters of span keys cached at most (the cache only skips label formatting). */
+const SPAN_KEY_CACHE_MAX_CHARS = 4 * 1024 * 1024;
 
 const KIND_VALUES = [
   SPAN_KIND_VALUES.unspecified,
@@ -41,6 +49,12 @@ export type Labels = Array<[name: string, value: string]>;
 
 interface Series {
   labels: string;
+  /** Budget stamp of its last update: the least recently updated series is evicted first. */
+  stamp: number;
+  /** Its stamp when it took its place in the map's order (see oldestSeries). */
+  orderedAt: number;
+  bytes: number;
+  evicted: boolean;
   calls: number;
   /** Per bucket (not cumulative); the last entry is the +Inf overflow. */
   buckets: number[];
@@ -74,6 +88,14 @@ export function jobAndInstance(resource: SpanResource): { job?: string; instance
   };
 }
 
+interface Target {
+  labels: string;
+  stamp: number;
+  bytes: number;
+}
+
+const seriesBytes = (labels: string) => 2 * OBJECT_BYTES + 2 * stringBytes(labels) + (SPANMETRICS_DURATION_BUCKETS_MS.length + 1) * 8;
+
 /** What a resource contributes to every series of its spans, worked out once per resource. */
 interface ResourceLabels {
   id: number;
@@ -85,15 +107,80 @@ interface ResourceLabels {
 }
 
 export class SpanMetrics {
+  /** By label text, in the order of `orderedAt` (see oldestSeries). */
   private readonly series = new Map<string, Series>();
   /** Cache: resource id + span name, kind, status and dimension values -> its series (skips label formatting). */
   private readonly seriesBySpanKey = new Map<string, Series>();
+  private spanKeyChars = 0;
   private readonly resources = new WeakMap<SpanResource, ResourceLabels | null>();
   private nextResourceId = 1;
-  /** target_info per job+instance: the exporter emits one for every resource that has both. */
-  private readonly targets = new Map<string, string>();
-  /** Spans not counted because MAX_SERIES label sets already exist (reported when up --local stops). */
+  /** target_info per job+instance, oldest first: the exporter emits one for every resource that has both. */
+  private readonly targets = new Map<string, Target>();
+  private readonly account: BudgetAccount;
+  private evictedSeries = 0;
+  /** Spans not counted because they did not fit the memory budget (reported when up --local stops). */
   droppedSpans = 0;
+
+  /** `labelLength` caps every label value (a marker shows where it was cut). */
+  constructor(
+    private readonly budget: MemoryBudget,
+    private readonly labelLength: number,
+  ) {
+    this.account = budget.join({
+      name: 'span metrics',
+      oldestStamp: () => {
+        const series = this.oldestSeries();
+        const target = this.targets.values().next().value;
+        return series && target ? Math.min(series.stamp, target.stamp) : (series ?? target)?.stamp;
+      },
+      evictOldest: () => {
+        const series = this.oldestSeries();
+        const target = this.targets.values().next().value;
+        if (series && (!target || series.stamp <= target.stamp)) this.evictSeries(series);
+        else if (target) this.evictTarget(target);
+      },
+    });
+  }
+
+  /** Series evicted so far (at MAX_SERIES, or to make room in the memory budget). */
+  get evictions(): number {
+    return this.evictedSeries;
+  }
+
+  /**
+   * The least recently updated series, in amortized constant time: an update only writes `stamp`, and a
+   * series found first in the map but updated since it took its place is moved to the end. Once the
+   * first one has not been updated since, every other series took its place later, so it is the oldest.
+   */
+  private oldestSeries(): Series | undefined {
+    for (;;) {
+      const first = this.series.values().next().value;
+      if (!first || first.stamp === first.orderedAt) return first;
+      this.series.delete(first.labels);
+      first.orderedAt = first.stamp;
+      this.series.set(first.labels, first);
+    }
+  }
+
+  private evictSeries(series: Series): void {
+    this.evictedSeries++;
+    this.series.delete(series.labels);
+    series.evicted = true;
+    this.account.release(series.bytes);
+  }
+
+  private evictTarget(target: Target): void {
+    for (const [key, value] of this.targets) {
+      if (value !== target) continue;
+      this.targets.delete(key);
+      this.account.release(target.bytes);
+      return;
+    }
+  }
+
+  private label(value: string): string {
+    return truncate(value, this.labelLength);
+  }
 
   private resourceLabels(resource: SpanResource): ResourceLabels | null {
     let labels = this.resources.get(resource);
@@ -103,11 +190,11 @@ export class SpanMetrics {
     labels = serviceName
       ? {
           id: this.nextResourceId++,
-          serviceName: valueAsString(serviceName),
-          ...jobAndInstance(resource),
+          serviceName: this.label(valueAsString(serviceName)),
+          ...Object.fromEntries(Object.entries(jobAndInstance(resource)).map(([k, v]) => [k, this.label(v)])),
           dimensions: SPANMETRICS_DIMENSIONS.map((d) => {
             const found = attribute(resource.attributes, d);
-            return found ? valueAsString(found) : undefined;
+            return found ? this.label(valueAsString(found)) : undefined;
           }),
         }
       : null;
@@ -122,16 +209,24 @@ export class SpanMetrics {
     // A dimension is read from the span first, then from its resource.
     const dimensions = SPANMETRICS_DIMENSIONS.map((d, i) => {
       const found = attribute(span.attributes, d);
-      return found ? valueAsString(found) : resource.dimensions[i];
+      return found ? this.label(valueAsString(found)) : resource.dimensions[i];
     });
     const spanKey = `${resource.id}\u0000${span.name}\u0000${span.kind}\u0000${span.statusCode}\u0000${dimensions.map((d) => (d === undefined ? '\u0001' : d)).join('\u0000')}`;
-    const series = this.seriesBySpanKey.get(spanKey) ?? this.seriesFor(resource, span, dimensions);
+    const cached = this.seriesBySpanKey.get(spanKey);
+    const series = cached && !cached.evicted ? cached : this.seriesFor(resource, span, dimensions);
     if (!series) {
       this.droppedSpans++;
       return;
     }
-    if (this.seriesBySpanKey.size >= MAX_SERIES * 2) this.seriesBySpanKey.clear();
-    this.seriesBySpanKey.set(spanKey, series);
+    if (series !== cached) {
+      if (this.seriesBySpanKey.size >= MAX_SERIES * 2 || this.spanKeyChars + spanKey.length > SPAN_KEY_CACHE_MAX_CHARS) {
+        this.seriesBySpanKey.clear();
+        this.spanKeyChars = 0;
+      }
+      this.seriesBySpanKey.set(spanKey, series);
+      this.spanKeyChars += spanKey.length;
+    }
+    series.stamp = this.budget.stamp();
     const ms = span.durationUs / 1000;
     series.calls++;
     series.sumMs += ms;
@@ -145,7 +240,7 @@ export class SpanMetrics {
   private seriesFor(resource: ResourceLabels, span: StoredSpan, dimensions: Array<string | undefined>): Series | undefined {
     const labels: Labels = [
       [SPANMETRICS_BASE_LABELS.serviceName, resource.serviceName],
-      [SPANMETRICS_BASE_LABELS.spanName, span.name],
+      [SPANMETRICS_BASE_LABELS.spanName, this.label(span.name)],
       [SPANMETRICS_BASE_LABELS.spanKind, KIND_VALUES[span.kind]],
       [SPANMETRICS_BASE_LABELS.statusCode, STATUS_VALUES[span.statusCode]],
       ['otel_scope_name', CONNECTOR_SCOPE_NAME],
@@ -160,59 +255,73 @@ export class SpanMetrics {
     if (resource.instance !== undefined) labels.push(['instance', resource.instance]);
     labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const key = formatLabels(labels);
-    let series = this.series.get(key);
-    if (!series) {
-      if (this.series.size >= MAX_SERIES) return undefined;
-      series = { labels: key, calls: 0, buckets: new Array<number>(SPANMETRICS_DURATION_BUCKETS_MS.length + 1).fill(0), sumMs: 0 };
-      this.series.set(key, series);
-    }
+    const existing = this.series.get(key);
+    if (existing) return existing;
+    if (this.series.size >= MAX_SERIES) this.evictSeries(this.oldestSeries()!);
+    const bytes = seriesBytes(key);
+    if (!this.account.reserve(bytes)) return undefined;
+    const stamp = this.budget.stamp();
+    const series: Series = {
+      labels: key,
+      stamp,
+      orderedAt: stamp,
+      bytes,
+      evicted: false,
+      calls: 0,
+      buckets: new Array<number>(SPANMETRICS_DURATION_BUCKETS_MS.length + 1).fill(0),
+      sumMs: 0,
+    };
+    this.series.set(key, series);
     return series;
   }
 
   private recordTarget(resource: SpanResource, job: string, instance: string): void {
     const key = `${job}\u00ff${instance}`;
-    if (this.targets.has(key) || this.targets.size >= MAX_SERIES) return;
+    if (this.targets.has(key)) return;
+    if (this.targets.size >= MAX_SERIES) this.evictTarget(this.targets.values().next().value!);
     const labels = new Map<string, string>();
     for (const attr of resource.attributes) {
       if (attr.key === 'service.name' || attr.key === 'service.namespace' || attr.key === 'service.instance.id') continue;
       const name = prometheusLabelName(attr.key);
+      if (name === '') continue; // an empty attribute key makes no valid label name
       const existing = labels.get(name);
-      labels.set(name, existing === undefined ? valueAsString(attr) : `${existing};${valueAsString(attr)}`);
+      labels.set(name, this.label(existing === undefined ? valueAsString(attr) : `${existing};${valueAsString(attr)}`));
     }
     labels.set('job', job);
     labels.set('instance', instance);
-    this.targets.set(key, formatLabels([...labels.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))));
+    const text = formatLabels([...labels.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+    const bytes = OBJECT_BYTES + 2 * stringBytes(text) + stringBytes(key);
+    if (!this.account.reserve(bytes)) return;
+    this.targets.set(key, { labels: text, stamp: this.budget.stamp(), bytes });
   }
 
-  /** The exposition in Prometheus text format 0.0.4, families and series in a stable order. */
-  render(): string {
-    const lines: string[] = [];
+  /**
+   * The exposition in Prometheus text format 0.0.4, families and series in a stable order, as chunks of
+   * text (one per series or so): however many and however long the labels, no single string grows past
+   * what V8 allows. Takes a snapshot of the series when called; counts are read as the chunks are made.
+   */
+  *render(): Generator<string> {
     const series = [...this.series.values()].sort((a, b) => (a.labels < b.labels ? -1 : 1));
-    if (this.targets.size > 0) {
-      lines.push(`# HELP ${TARGET_INFO} Target metadata`, `# TYPE ${TARGET_INFO} gauge`);
-      for (const labels of [...this.targets.values()].sort()) lines.push(`${TARGET_INFO}{${labels}} 1`);
+    const targets = [...this.targets.values()].map((t) => t.labels).sort();
+    if (targets.length > 0) {
+      yield `# HELP ${TARGET_INFO} Target metadata\n# TYPE ${TARGET_INFO} gauge\n`;
+      for (const labels of targets) yield `${TARGET_INFO}{${labels}} 1\n`;
     }
-    if (series.length > 0) {
-      lines.push(
-        `# HELP ${CALLS_FAMILY} Spans seen, by service, span name, span kind and status (spanmetrics).`,
-        `# TYPE ${CALLS_FAMILY} counter`,
-      );
-      for (const s of series) lines.push(`${CALLS_FAMILY}{${s.labels}} ${s.calls}`);
-      lines.push(
-        `# HELP ${DURATION_FAMILY} Span durations in milliseconds, by service, span name, span kind and status (spanmetrics).`,
-        `# TYPE ${DURATION_FAMILY} histogram`,
-      );
-      for (const s of series) {
-        let cumulative = 0;
-        SPANMETRICS_DURATION_BUCKETS_MS.forEach((bound, i) => {
-          cumulative += s.buckets[i]!;
-          lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.labels},le="${formatNumber(bound)}"} ${cumulative}`);
-        });
-        lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.labels},le="+Inf"} ${s.calls}`);
-        lines.push(`${SPANMETRICS_SERIES.durationSum}{${s.labels}} ${formatNumber(s.sumMs)}`);
-        lines.push(`${SPANMETRICS_SERIES.durationCount}{${s.labels}} ${s.calls}`);
-      }
+    if (series.length === 0) return;
+    yield `# HELP ${CALLS_FAMILY} Spans seen, by service, span name, span kind and status (spanmetrics).\n# TYPE ${CALLS_FAMILY} counter\n`;
+    for (const s of series) yield `${CALLS_FAMILY}{${s.labels}} ${s.calls}\n`;
+    yield `# HELP ${DURATION_FAMILY} Span durations in milliseconds, by service, span name, span kind and status (spanmetrics).\n# TYPE ${DURATION_FAMILY} histogram\n`;
+    for (const s of series) {
+      const lines: string[] = [];
+      let cumulative = 0;
+      SPANMETRICS_DURATION_BUCKETS_MS.forEach((bound, i) => {
+        cumulative += s.buckets[i]!;
+        lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.labels},le="${formatNumber(bound)}"} ${cumulative}`);
+      });
+      lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.labels},le="+Inf"} ${s.calls}`);
+      lines.push(`${SPANMETRICS_SERIES.durationSum}{${s.labels}} ${formatNumber(s.sumMs)}`);
+      lines.push(`${SPANMETRICS_SERIES.durationCount}{${s.labels}} ${s.calls}`);
+      yield `${lines.join('\n')}\n`;
     }
-    return lines.length > 0 ? `${lines.join('\n')}\n` : '';
   }
 }

@@ -7,6 +7,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ActionError } from '../errors.js';
+import { limitConnections, loopbackHostAllowed, type ConnectionLimit } from './connections.js';
+import type { FieldLimits } from './field-limits.js';
 import { LOCAL_PORT_ROLES, PORT_FLAGS, type LocalPortRole } from '../stack/model.js';
 import { healthHandler, metricsHandler } from './collector-endpoints.js';
 import { jaegerHandler } from './jaeger-http.js';
@@ -32,6 +34,11 @@ export interface LocalStackConfig {
   ports: Record<LocalPortRole, number>;
   maxTraces: number;
   maxRequestBytes: number;
+  /** --max-memory-mib in bytes: the budget of everything kept. */
+  maxMemoryBytes: number;
+  limits: FieldLimits;
+  /** Open connections per listening port; past it the idlest is closed. */
+  maxConnections: number;
   deploymentEnvironment: string;
 }
 
@@ -39,6 +46,8 @@ export interface LocalStack {
   receiver: Receiver;
   /** The ports actually bound. */
   ports: Record<LocalPortRole, number>;
+  /** Connections closed to admit new ones, per port. */
+  connections: Record<LocalPortRole, ConnectionLimit>;
   startedAt: Date;
   close(): Promise<void>;
 }
@@ -59,12 +68,21 @@ function portError(role: LocalPortRole, port: number, host: string, error: Error
   return new ActionError(`Cannot listen on ${host}:${port} for ${LOCAL_PORT_NAMES[role]}: ${error.message}`, `Choose another port with ${flag}.`);
 }
 
-/** A request target no URL can be made of is the client's fault (400); a handler bug answers 500. Neither takes the process down. */
-function guarded(handler: http.RequestListener): http.RequestListener {
+/**
+ * A request target no URL can be made of is the client's fault (400); a handler bug answers 500. Neither
+ * takes the process down. On loopback, a Host that is not a loopback address is refused (403): that is
+ * a web page reaching in through DNS rebinding. With --expose every machine may read anyway.
+ */
+function guarded(handler: http.RequestListener, checkHost: boolean): http.RequestListener {
   return (req, res) => {
     if (!URL.canParse(req.url ?? '/', 'http://localhost')) {
       res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('malformed request target\n');
+      return;
+    }
+    if (checkHost && !loopbackHostAllowed(req.headers.host)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('up --local answers only requests for localhost or an IP address (DNS rebinding protection)\n');
       return;
     }
     try {
@@ -99,7 +117,12 @@ function closeServer(server: http.Server): Promise<void> {
 
 export async function startLocalStack(config: LocalStackConfig): Promise<LocalStack> {
   otlpTypes(); // load the .proto files before binding: a broken install fails before any port opens
-  const receiver = new Receiver({ maxTraces: config.maxTraces, deploymentEnvironment: config.deploymentEnvironment });
+  const receiver = new Receiver({
+    maxTraces: config.maxTraces,
+    maxMemoryBytes: config.maxMemoryBytes,
+    limits: config.limits,
+    deploymentEnvironment: config.deploymentEnvironment,
+  });
   const startedAt = new Date();
   const handlers: Record<Exclude<LocalPortRole, 'otlpGrpc'>, http.RequestListener> = {
     otlpHttp: otlpHttpHandler(receiver, config.maxRequestBytes),
@@ -114,15 +137,20 @@ export async function startLocalStack(config: LocalStackConfig): Promise<LocalSt
     await Promise.all(servers.map(closeServer));
   };
   const ports = {} as Record<LocalPortRole, number>;
+  const connections = {} as Record<LocalPortRole, ConnectionLimit>;
+  const loopback = config.host === '127.0.0.1';
   for (const role of LOCAL_PORT_ROLES) {
     const port = config.ports[role];
     try {
       if (role === 'otlpGrpc') {
-        const grpc = await startGrpcReceiver(receiver, config.host, port, config.maxRequestBytes);
+        const grpc = await startGrpcReceiver(receiver, config.host, port, config.maxRequestBytes, config.maxConnections);
         grpcClose = grpc.close;
         ports[role] = grpc.port;
+        connections[role] = grpc.connections;
       } else {
-        const server = http.createServer({ keepAliveTimeout: 30_000 }, guarded(handlers[role]));
+        // headersTimeout bounds a peer that trickles its request line and headers.
+        const server = http.createServer({ keepAliveTimeout: 30_000, headersTimeout: 30_000 }, guarded(handlers[role], loopback));
+        connections[role] = limitConnections(server, config.maxConnections);
         ports[role] = await listen(server, config.host, port);
         servers.push(server);
       }
@@ -131,5 +159,5 @@ export async function startLocalStack(config: LocalStackConfig): Promise<LocalSt
       throw portError(role, port, config.host, error as Error);
     }
   }
-  return { receiver, ports, startedAt, close: closeAll };
+  return { receiver, ports, connections, startedAt, close: closeAll };
 }

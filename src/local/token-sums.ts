@@ -44,11 +44,10 @@ export class TokenSums {
     }
   }
 
-  /** The counter family in Prometheus text format 0.0.4 (empty before the first token). */
-  render(): string {
-    if (this.totals.size === 0) return '';
-    const lines = [`# HELP ${TOKENS_SERIES} ${TOKENS_DESCRIPTION}`, `# TYPE ${TOKENS_SERIES} counter`];
-    for (const [labels, total] of [...this.totals.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) lines.push(`${TOKENS_SERIES}{${labels}} ${total}`);
-    return `${lines.join('\n')}\n`;
+  /** The counter family in Prometheus text format 0.0.4, as chunks of text (nothing before the first token). */
+  *render(): Generator<string> {
+    if (this.totals.size === 0) return;
+    yield `# HELP ${TOKENS_SERIES} ${TOKENS_DESCRIPTION}\n# TYPE ${TOKENS_SERIES} counter\n`;
+    for (const [labels, total] of [...this.totals.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) yield `${TOKENS_SERIES}{${labels}} ${total}\n`;
   }
 }

@@ -1,13 +1,16 @@
 /**
- * Text that came from a peer (span and service names, gRPC messages, HTTP bodies, Jaeger operation names)
- * must never drive the terminal: an ESC or C1 byte could retitle the window, clear the screen, move the
- * cursor to fake output, or write the clipboard (OSC 52). Control characters are shown as visible escapes.
+ * Text that came from a peer (span and service names, gRPC messages, HTTP bodies, Jaeger operation names,
+ * refusal reasons) must never drive the terminal: an ESC or C1 byte could retitle the window, clear the
+ * screen, move the cursor to fake output, or write the clipboard (OSC 52). Control characters are shown
+ * as visible escapes instead of being obeyed.
  */
 
 /** C0 controls, DEL, C1 controls, the line and paragraph separators, and the bidi overrides and isolates. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /** The same, except newline and tab: for whole lines of our own output that may span several lines. */
 const CONTROL_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** What JSON.stringify leaves raw that a terminal may still obey: DEL, C1 controls, separators, bidi. */
+const RAW_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** `\x1b` for C0 controls; `\u009b` from DEL up, which is also a valid escape inside a JSON string. */
 function visible(char: string): string {
@@ -15,7 +18,7 @@ function visible(char: string): string {
   return code < 0x20 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
-/** One field from a peer, every control character (newlines too) shown as `\xNN` / `\uNNNN`. */
+/** One field from a peer, every control character (newlines too: one value stays on one line) shown as `\xNN` / `\uNNNN`. */
 export function escapeControl(text: string): string {
   return text.replace(CONTROL, visible);
 }
@@ -39,9 +42,19 @@ export function terminalSafe(text: string, color: boolean): string {
 }
 
 /**
- * JSON text as written to stdout: JSON.stringify already escapes C0 controls; escape C1 controls, DEL
- * and the bidi overrides too (as \uNNNN, so a JSON reader gets the same string back).
+ * JSON text as written to stdout: JSON.stringify already escapes C0 controls; escape DEL, C1 controls
+ * and the separators and bidi characters too (as \uNNNN, so a JSON reader gets the same string back).
  */
 export function jsonSafe(json: string): string {
-  return json.replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, visible);
+  return json.replace(RAW_IN_JSON, visible);
+}
+
+/** JSON.stringify made safe for a terminal by jsonSafe (still the same JSON value). */
+export function terminalSafeJson(value: unknown): string {
+  return jsonSafe(JSON.stringify(value));
+}
+
+/** At most `width` characters of `text`, the last one an ellipsis when it was cut (for one-line displays). */
+export function clip(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
