@@ -8,8 +8,9 @@ import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './errors.js';
 import { createOutputContext, type GlobalFlags } from './output/context.js';
 import { COMMANDS } from './commands/catalogue.js';
+import { packageFile } from './package-files.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
 /**
  * The command a command line runs: the first word that is not a flag, or the one after `help`.

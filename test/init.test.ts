@@ -9,6 +9,7 @@ import { chmod, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'n
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
+import { bundledSources } from './helpers/bundle.js';
 import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
 import { hasTool } from './helpers/validators.js';
 
@@ -363,7 +364,9 @@ process.on('exit', () => appendFileSync(file, Object.keys(require.cache).join('\
     const run = await runCli(['init', '--yes', '--dir', stack], { env: cleanEnv({ NODE_OPTIONS: `--import ${pathToFileURL(preload).href}` }) });
     expect(run.exitCode, run.stderr).toBe(0);
     const loaded = (await readFile(report, 'utf8')).split('\n').filter(Boolean);
-    expect(loaded.some((url) => url.includes('/dist/stack/render/'))).toBe(true); // the hook saw init's own modules
+    const sources = bundledSources(loaded);
+    expect(sources.some((source) => source.startsWith('src/stack/render/'))).toBe(true); // the hook saw init's own modules
+    expect(sources.filter((source) => /@opentelemetry|@grpc|protobufjs/.test(source))).toEqual([]);
     expect(loaded.filter((url) => /@opentelemetry|@grpc|protobufjs/.test(url))).toEqual([]);
   });
 });
