@@ -64,6 +64,9 @@ const result = await build({
   banner: { js: "import { createRequire as __loomCreateRequire } from 'node:module'; const require = __loomCreateRequire(import.meta.url);" },
   chunkNames: '[name]-[hash]',
   legalComments: 'eof',
+  // Names stay readable in the stack trace of an unexpected error.
+  minifyWhitespace: true,
+  minifySyntax: true,
   plugins: [commonJsDynamicImports],
   metafile: true,
   logLevel: 'warning',

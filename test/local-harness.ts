@@ -37,8 +37,12 @@ export const RANDOM_PORT_FLAGS = ['--otlp-grpc-port', '0', '--otlp-http-port', '
 const running = new Set<ResultPromise>();
 
 /** Starts `up --local --json` with random ports plus `args`; resolves once it says where it listens. */
-export async function startLocal(args: string[] = [], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<LocalRun> {
-  const child = execa('node', [BIN, 'up', '--local', '--json', ...RANDOM_PORT_FLAGS, ...args], {
+export async function startLocal(
+  args: string[] = [],
+  options: { env?: Record<string, string | undefined>; cwd?: string; /** How loom-otel is run; `node bin/loom-otel.js` by default. */ command?: [string, ...string[]] } = {},
+): Promise<LocalRun> {
+  const [file, ...prefix] = options.command ?? ['node', BIN];
+  const child = execa(file, [...prefix, 'up', '--local', '--json', ...RANDOM_PORT_FLAGS, ...args], {
     env: options.env ?? cleanEnv(),
     extendEnv: false,
     reject: false,

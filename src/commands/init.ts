@@ -133,7 +133,21 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
       warnings,
     });
   } else {
-    printSummary(ctx, dir, plan.files, rendering.model, warnings);
+    const [{ agentEnvironment, exportLines, userShell }, { invokedAs }, { formatTable }] = await Promise.all([
+      import('../stack/agent-env.js'),
+      import('../output/invocation.js'),
+      import('./stack-output.js'),
+    ]);
+    printSummary(ctx, dir, plan.files, warnings);
+    const { model } = rendering;
+    const urls = model.parts.filter((p) => p.uiUrl).map((p) => [p.service, p.uiUrl ?? '']);
+    if (model.dashboardUrl) urls.push(['dashboard', `${model.dashboardUrl}  (login in ${dir}/.env)`]);
+    ctx.out(`${ctx.style.bold('Next:')} ${invokedAs()} up --dir ${dir}   starts it and waits until every part is healthy`);
+    ctx.out();
+    for (const line of formatTable(urls)) ctx.out(line);
+    ctx.out();
+    ctx.out('Point a Loom agent on this machine at it:');
+    for (const line of exportLines(agentEnvironment(model), userShell())) ctx.out(`  ${line}`);
   }
   const edited = kept.filter((f) => f.action === 'keep-edited').map((f) => f.path);
   const obsolete = kept.filter((f) => f.action === 'keep-obsolete').map((f) => f.path);
@@ -164,7 +178,7 @@ const ACTION_WORDS: Readonly<Record<Planned['action'], string>> = {
   'keep-obsolete': 'left alone: no longer generated, but you edited it',
 };
 
-function printSummary(ctx: Ctx, dir: string, files: Planned[], model: import('../stack/model.js').StackModel, warnings: string[]): void {
+function printSummary(ctx: Ctx, dir: string, files: Planned[], warnings: string[]): void {
   const { style } = ctx;
   const changed = files.some((f) => f.action !== 'unchanged');
   ctx.out(changed ? `${style.green('Stack written to')} ${dir}` : `${style.green('Nothing to change in')} ${dir}`);
@@ -175,9 +189,4 @@ function printSummary(ctx: Ctx, dir: string, files: Planned[], model: import('..
   }
   for (const warning of warnings) ctx.err(`${style.yellow('Note:')} ${warning}`);
   ctx.out();
-  ctx.out(style.bold('Next:'));
-  ctx.out(`  loom-otel up --dir ${dir}        start it and wait until every part is healthy`);
-  ctx.out(`  export OTEL_EXPORTER_OTLP_ENDPOINT=${model.otlp.grpcEndpoint}   for a Loom agent on this machine`);
-  for (const part of model.parts.filter((p) => p.uiUrl)) ctx.out(`  ${part.service.padEnd(10)} ${part.uiUrl}`);
-  if (model.dashboardUrl) ctx.out(`  dashboard  ${model.dashboardUrl}  (login in ${dir}/.env)`);
 }

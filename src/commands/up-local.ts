@@ -17,7 +17,8 @@ import type { ReceiverEvent } from '../local/receiver.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { buildStackModel, DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, DEPLOYMENT_ENV_VAR, LOCAL_PORT_ROLES, PORT_FLAGS, type LocalPortRole, type StackOptions } from '../stack/model.js';
 import { parseInteger } from './parse.js';
-import { agentEnvironment, exportLines, formatTable } from './stack-output.js';
+import { formatTable } from './stack-output.js';
+import { agentEnvironment, exportLines, userShell } from '../stack/agent-env.js';
 
 /** Rows of one trace printed in the live view; the viewer shows the rest. */
 const MAX_TREE_ROWS = 40;
@@ -125,7 +126,7 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalS
   if (settings.host !== '127.0.0.1') ctx.out(`${style.yellow('!')} Listening on all interfaces (--expose): other machines can send and read traces.`);
   if (settings.manifestPath) ctx.out(style.dim(`Ports from ${settings.manifestPath}; flags override them.`));
   ctx.out('Point an agent at it:');
-  for (const line of exportLines(env)) ctx.out(`  ${line}`);
+  for (const line of exportLines(env, userShell())) ctx.out(`  ${line}`);
   ctx.out();
   ctx.out(
     style.dim(

@@ -67,7 +67,9 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const stack = (await findStack(dir)) ?? (await createStack(ctx, dir, Boolean(options.yes)));
   const { model } = stack;
   const { FAILURE_LOG_LINES, startStack } = await import('../engine/start.js');
-  const { createHealthProgress, agentEnvironment, exportLines, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
+  const { createHealthProgress, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
+  const { agentEnvironment, exportLines, userShell } = await import('../stack/agent-env.js');
+  const { invokedAs } = await import('../output/invocation.js');
   const composeOutput = ctx.json || !process.stderr.isTTY ? undefined : liveLine();
   let progress: HealthProgress | undefined;
   const { engine, results, failures, crashed } = await startStack(
@@ -134,9 +136,10 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   ctx.out();
   ctx.out('Point an agent on this machine at it:');
   ctx.out();
-  for (const line of exportLines(env)) ctx.out(`  ${line}`);
+  for (const line of exportLines(env, userShell())) ctx.out(`  ${line}`);
   ctx.out();
-  ctx.out(`Next: ${ctx.style.bold('loom-otel send-test-trace')} proves traces arrive; ${ctx.style.bold('loom-otel status')} shows the parts; ${ctx.style.bold('loom-otel down')} stops the stack.`);
+  const cli = invokedAs();
+  ctx.out(`Next: ${ctx.style.bold(`${cli} send-test-trace`)} proves traces arrive; ${ctx.style.bold(`${cli} status`)} shows the parts; ${ctx.style.bold(`${cli} down`)} stops the stack.`);
 }
 
 /**
@@ -146,7 +149,8 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
 async function createStack(ctx: OutputContext, dir: string, yes: boolean): Promise<FoundStack> {
   const { displayDir } = await import('../engine/failures.js');
   const where = displayDir(dir);
-  const initCommand = `loom-otel init${where === 'observability' ? '' : ` --dir ${where}`}`;
+  const { invokedAs } = await import('../output/invocation.js');
+  const initCommand = `${invokedAs()} init${where === 'observability' ? '' : ` --dir ${where}`}`;
   if (!yes) {
     if (!ctx.interactive) {
       throw new ActionError(`No loom-otel stack in ${where} (no loom-otel.json).`, `Run \`${initCommand}\` first, or add --yes to create one with the defaults.`);
@@ -159,7 +163,7 @@ async function createStack(ctx: OutputContext, dir: string, yes: boolean): Promi
       if ((error as Error).name === 'ExitPromptError') throw new InterruptedError();
       throw error;
     }
-    if (!answer) throw new ActionError('No stack to start.', `Run \`${initCommand}\` to choose the parts and ports, then \`loom-otel up\`.`);
+    if (!answer) throw new ActionError('No stack to start.', `Run \`${initCommand}\` to choose the parts and ports, then \`${invokedAs()} up\`.`);
   }
   const { baseOptions, checkDirectoryWritable, loadExistingStack, planInit } = await import('../stack/scaffold.js');
   const { applyPlan } = await import('../stack/write.js');
