@@ -37,6 +37,13 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     .option('--json', 'machine-readable output on stdout')
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
     .showHelpAfterError('(run with --help for usage)')
+    // Defaults commander knows read "(default 120)", like those written into option descriptions.
+    .configureHelp({
+      optionDescription: (option) =>
+        option.defaultValue !== undefined && (option.required || option.optional)
+          ? `${option.description} (default ${option.defaultValueDescription ?? String(option.defaultValue)})`
+          : option.description,
+    })
     .addHelpText(
       'after',
       `

@@ -93,7 +93,7 @@ describe('up --local in a terminal', () => {
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(0);
-    expect(stdout).toMatch(/Stopped after .*: 2 spans received \(0 refused\), 1 traces kept/);
+    expect(stdout).toMatch(/Stopped after .*: 2 spans received \(0 refused\), 1 trace kept \(0 evicted\), 0 metric points, 0 log records, 0 requests refused\./);
   });
 
   it('--quiet prints no spans; --json prints one line per span', async () => {

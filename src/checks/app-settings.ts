@@ -51,7 +51,7 @@ function problemCheck(problem: SettingProblem): CheckResult {
 export async function lintAppSettings(input: AppSettingsInput): Promise<CheckResult[]> {
   const { env, container, stack } = input;
   const agent = resolveOtlpTraceSettings({ env });
-  const service = resolveServiceName(undefined, { value: LOOM_FALLBACK_SERVICE, source: 'default (Loom)' }, env);
+  const service = resolveServiceName(undefined, { value: LOOM_FALLBACK_SERVICE, source: 'Loom default' }, env);
   const checks: CheckResult[] = [];
   const protocol = agent.protocol.value;
   const isHttp = protocol !== 'grpc';
@@ -95,7 +95,7 @@ export async function lintAppSettings(input: AppSettingsInput): Promise<CheckRes
     }
   }
 
-  if (service.source === 'default (Loom)') {
+  if (service.source === 'Loom default') {
     checks.push(warn('settings.service-name', 'Service name', `OTEL_SERVICE_NAME is unset: Loom names the service ${LOOM_FALLBACK_SERVICE}, so agents are hard to tell apart`, 'export OTEL_SERVICE_NAME=<your-agent-name> (or service.name in OTEL_RESOURCE_ATTRIBUTES).'));
   } else {
     checks.push(pass('settings.service-name', 'Service name', `${service.value} (${service.source})`));

@@ -40,7 +40,7 @@ export interface DoctorReport {
   groups: CheckGroup[];
 }
 
-const LOOM_SERVICE_FALLBACK = { value: 'loom-python', source: 'default (Loom; agents: agent-<id>)' };
+const LOOM_SERVICE_FALLBACK = { value: 'loom-python', source: 'Loom default; agents: agent-<id>' };
 
 export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const started = Date.now();

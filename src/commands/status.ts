@@ -44,10 +44,11 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
   const { model } = stack;
   const { style } = ctx;
   const yesNo = (value: boolean, text = value ? 'yes' : 'no') => (value ? style.green(text) : style.red(text));
-  const printTable = (parts: PartStatus[], runningCell: (p: PartStatus) => string) => {
+  /** `liveOnly`: no URL for a part that is not running (up --local serves no Prometheus or Grafana). */
+  const printTable = (parts: PartStatus[], runningCell: (p: PartStatus) => string, liveOnly = false) => {
     const rows = [
       ['part', 'running', 'healthy', 'URL'].map((h) => style.dim(h)),
-      ...parts.map((p) => [p.part, runningCell(p), p.running ? yesNo(p.healthy) : style.dim('-'), style.cyan(p.url)]),
+      ...parts.map((p) => [p.part, runningCell(p), p.running ? yesNo(p.healthy) : style.dim('-'), liveOnly && !p.running ? style.dim('-') : style.cyan(p.url)]),
     ];
     for (const line of formatTable(rows)) ctx.out(line);
     const unhealthy = parts.filter((p) => p.running && !p.healthy);
@@ -78,7 +79,7 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
     }
     ctx.out(`${style.bold(model.options.name)} in ${displayDir(dir)} (served by \`loom-otel up --local\`: in-process, no container engine)`);
     ctx.out();
-    const unhealthy = printTable(parts, (p) => (p.running ? yesNo(true) : style.dim(`no: ${p.state}`)));
+    const unhealthy = printTable(parts, (p) => (p.running ? yesNo(true) : style.dim(`no: ${p.state}`)), true);
     const absent = parts.filter((p) => !p.running).map((p) => p.part);
     if (ok) {
       ctx.out(`${mark(style, 'pass')} The ${served.length} parts \`loom-otel up --local\` serves are running and healthy${absent.length > 0 ? `; ${absent.join(' and ')} come with \`loom-otel up\` (Docker)` : ''}.`);

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
+import { plural } from '../output/style.js';
 import { formatDuration, renderWaterfall } from '../output/waterfall.js';
 import { FinishedTraces } from '../local/finished-traces.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
@@ -130,7 +131,7 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalS
   ctx.out();
   ctx.out(
     style.dim(
-      `Keeps the newest ${settings.maxTraces} traces in memory; metrics and logs are accepted and counted, not stored.` +
+      `Keeps the newest ${plural(settings.maxTraces, 'trace')} in memory; metrics and logs are accepted and counted, not stored.` +
         `${settings.quiet ? '' : ' Finished traces appear below.'} Ctrl-C stops.`,
     ),
   );
@@ -214,13 +215,13 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
     return;
   }
   ctx.out(
-    `Stopped after ${formatDuration(summary.uptimeMs * 1000)}: ${summary.spansReceived} spans received (${summary.spansRefused} refused), ` +
-      `${summary.tracesKept} traces kept (${summary.tracesEvicted} evicted), ${summary.metricPoints} metric points, ` +
-      `${summary.logRecords} log records, ${summary.requestsRefused} requests refused.`,
+    `Stopped after ${formatDuration(summary.uptimeMs * 1000)}: ${plural(summary.spansReceived, 'span')} received (${summary.spansRefused} refused), ` +
+      `${plural(summary.tracesKept, 'trace')} kept (${summary.tracesEvicted} evicted), ${plural(summary.metricPoints, 'metric point')}, ` +
+      `${plural(summary.logRecords, 'log record')}, ${plural(summary.requestsRefused, 'request')} refused.`,
   );
   if (summary.spansNotInMetrics > 0) {
     ctx.err(
-      `${ctx.style.yellow('!')} ${summary.spansNotInMetrics} spans were left out of the span metrics: they already had ${MAX_SERIES} label sets ` +
+      `${ctx.style.yellow('!')} ${plural(summary.spansNotInMetrics, 'span was', 'spans were')} left out of the span metrics: they already had ${MAX_SERIES} label sets ` +
         '(span names that carry ids or other unbounded values make a label set each).',
     );
   }
