@@ -7,6 +7,7 @@ import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
 import type { HealthProgress } from './stack-output.js';
+import type { Engine } from '../engine/engine.js';
 
 // Flags for both modes are declared here; `--local` runs the embedded stack (src/commands/up-local.ts).
 export function defineUp(command: Command): void {
@@ -49,7 +50,7 @@ const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
 
 async function runUp(options: Record<string, unknown>, command: Command): Promise<void> {
   const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
-  const { ENGINE_NAMES, composeLabel } = await import('../engine/engine.js');
+  const { ENGINE_NAMES, composeLabel, detectEngine, ensureEngineRunning } = await import('../engine/engine.js');
   for (const [key, flag] of Object.entries(LOCAL_ONLY_FLAGS)) {
     if (command.getOptionValueSource(key) !== 'cli') continue;
     const port = flag.endsWith('-port');
@@ -64,7 +65,16 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const engineChoice = options.engine === undefined ? undefined : oneOf('--engine', String(options.engine), ENGINE_NAMES);
   const dir = stackDir(options.dir as string | undefined);
 
-  const stack = (await findStack(dir)) ?? (await createStack(ctx, dir, Boolean(options.yes)));
+  let stack = await findStack(dir);
+  let checkedEngine: Engine | undefined;
+  if (!stack) {
+    // A stack is written only where it can start: no engine, no files (the error suggests up --local).
+    if (options.yes || ctx.interactive) {
+      checkedEngine = await detectEngine(engineChoice);
+      await ensureEngineRunning(checkedEngine);
+    }
+    stack = await createStack(ctx, dir, Boolean(options.yes));
+  }
   const { model } = stack;
   const { FAILURE_LOG_LINES, startStack } = await import('../engine/start.js');
   const { createHealthProgress, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
@@ -73,7 +83,7 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const composeOutput = ctx.json || !process.stderr.isTTY ? undefined : liveLine();
   let progress: HealthProgress | undefined;
   const { engine, results, failures, crashed } = await startStack(
-    { model, dir, engineChoice, timeoutMs },
+    { model, dir, engineChoice, timeoutMs, ...(checkedEngine ? { engine: checkedEngine } : {}) },
     {
       onComposeUp: (found) => {
         if (!ctx.json) ctx.err(`Starting ${model.options.name} with ${composeLabel(found)} ${found.version} (the first start pulls the images: allow a few minutes)...`);
