@@ -51,6 +51,24 @@ const commonJsDynamicImports = {
   },
 };
 
+/**
+ * commander requires node:child_process when it loads, for executable subcommands (loom-otel has none).
+ * Compiling that built-in, and node:net and node:dgram under it, is most of what `--help` costs beyond
+ * bare node; commander gets it on first use instead.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(builder) {
+    builder.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes(`${path.sep}node_modules${path.sep}commander${path.sep}`) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "let loaded;\nmodule.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('node:child_process'))[key] });\n",
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: ['src/cli.ts'],
@@ -67,7 +85,7 @@ const result = await build({
   // Names stay readable in the stack trace of an unexpected error.
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [commonJsDynamicImports],
+  plugins: [commonJsDynamicImports, lazyChildProcessForCommander],
   metafile: true,
   logLevel: 'warning',
 });
