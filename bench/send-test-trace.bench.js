@@ -1,7 +1,7 @@
 // send-test-trace against hand-written OTel JS baselines, measured in the same run against the same
 // loopback OTLP/gRPC receiver (a minimal grpc-js server in this process that acks every Export):
 //   1. wall time of `loom-otel send-test-trace --no-verify` vs a minimal script sending one span
-//      (NodeTracerProvider + SimpleSpanProcessor + OTLP gRPC exporter)       target ratio <= 1.2
+//      (NodeTracerProvider + SimpleSpanProcessor + OTLP gRPC exporter)       target ratio <= 1.1
 //   2. load-mode spans/s vs a BatchSpanProcessor loop sending the same Loom traces, same batch size
 //      (512) and one export in flight                                          target ratio >= 0.9
 //      (both measured from the first span to the last export acknowledged)
@@ -9,11 +9,17 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
 const grpc = require('@grpc/grpc-js');
+
+// The CLI's trace builder for the baseline loop. dist/ is one bundle, so compile the module alone; its
+// libraries stay imports, resolved from this repository's node_modules like the baseline's own.
+const traceBuilder = path.join(root, 'node_modules/.cache/loom-otel-bench/loom-trace.js');
+await build({ entryPoints: [path.join(root, 'src/trace/loom-trace.ts')], outfile: traceBuilder, bundle: true, packages: 'external', format: 'esm', platform: 'node', logLevel: 'warning' });
 
 const WALL_RUNS = 9;
 const LOAD_RUNS = 5;
@@ -63,7 +69,7 @@ await provider.shutdown();
 `;
 
 // A BatchSpanProcessor loop over the very same spans: the same number of Loom traces, built by the same
-// trace builder (dist/trace/loom-trace.js), handed to the SDK's BatchSpanProcessor as the tracer would hand
+// trace builder (src/trace/loom-trace.ts, compiled here on its own), handed to the SDK's BatchSpanProcessor as the tracer would hand
 // them (onEnd), 512-span batches, a queue large enough that nothing is dropped. It yields to the event loop
 // after each trace, as an application producing spans does, and then lets the processor drain its queue
 // the way it does while an application runs: one batch export at a time (no forceFlush, which would send
@@ -72,7 +78,7 @@ await provider.shutdown();
 const BSP_LOOP_SCRIPT = `
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { createLoomTraceFactory } from './dist/trace/loom-trace.js';
+import { createLoomTraceFactory } from '${pathToFileURL(traceBuilder).href}';
 const [url, traces] = [process.argv[1], Number(process.argv[2])];
 const factory = createLoomTraceFactory({ service: 'loom-test-agent', version: 'bench', environment: 'bench' });
 const total = traces * factory.spansPerTrace;
@@ -142,7 +148,7 @@ try {
   console.log(`single trace, wall time (median of ${WALL_RUNS}):`);
   console.log(`  send-test-trace --no-verify (15 spans)  ${median(ours).toFixed(0)} ms`);
   console.log(`  hand-written one-span script            ${median(baseline).toFixed(0)} ms`);
-  console.log(`  ratio ${wallRatio.toFixed(2)} (target <= 1.2) ${wallRatio <= 1.2 ? 'OK' : 'OVER TARGET'}`);
+  console.log(`  ratio ${wallRatio.toFixed(2)} (target <= 1.1) ${wallRatio <= 1.1 ? 'OK' : 'OVER TARGET'}`);
 
   const loadOurs = [];
   const loadBaseline = [];

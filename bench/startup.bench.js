@@ -1,6 +1,6 @@
 // Start-up cost of the CLI, as ratios to bare Node measured in the same run:
-//   1. `loom-otel --help`                         target ratio <= 1.5
-//   2. `loom-otel init --yes` into a fresh temp dir (renders and writes the whole stack)
+//   1. `loom-otel --help`                         target ratio <= 1.3
+//   2. `loom-otel init --yes` into a fresh temp dir (renders and writes the whole stack)   target ratio <= 1.5
 // Medians of interleaved runs, so load on the machine affects every command alike.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,5 +44,5 @@ const row = (name, ms, target) => {
 };
 console.log(`median of ${RUNS} runs each`);
 row('node -e 0 (baseline)', base);
-row('loom-otel --help', median(samples.help), 1.5);
-row('loom-otel init --yes', median(samples.init));
+row('loom-otel --help', median(samples.help), 1.3);
+row('loom-otel init --yes', median(samples.init), 1.5);

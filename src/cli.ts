@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './errors.js';
 import { createOutputContext, type GlobalFlags } from './output/context.js';
+import { invokedAs } from './output/invocation.js';
 import { COMMANDS } from './commands/catalogue.js';
+import { packageFile } from './package-files.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
 /**
  * The command a command line runs: the first word that is not a flag, or the one after `help`.
@@ -22,12 +24,26 @@ function invokedCommand(argv: readonly string[]): string | undefined {
 
 /** Builds the command tree; only the command `argv` runs gets its flags and action loaded. */
 export async function buildProgram(argv: readonly string[]): Promise<Command> {
+  const cli = invokedAs();
+  const startHere = [
+    [`${cli} init && ${cli} up`, 'the stack on Docker'],
+    [`${cli} up --local`, 'no Docker: everything in one process'],
+    [`${cli} send-test-trace`, 'prove that traces arrive'],
+  ];
+  const width = Math.max(...startHere.map(([command]) => command!.length));
   const program = new Command('loom-otel')
     .description('A working OpenTelemetry stack for Loom agents, and proof that their traces arrive.')
     .version(pkg.version, '-V, --version', 'print the version')
     .option('--json', 'machine-readable output on stdout')
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
     .showHelpAfterError('(run with --help for usage)')
+    // Defaults commander knows read "(default 120)", like those written into option descriptions.
+    .configureHelp({
+      optionDescription: (option) =>
+        option.defaultValue !== undefined && (option.required || option.optional)
+          ? `${option.description} (default ${option.defaultValueDescription ?? String(option.defaultValue)})`
+          : option.description,
+    })
     .addHelpText(
       'after',
       `
@@ -35,9 +51,7 @@ Exit codes: 0 ok, 1 a check or action failed, 2 bad usage, 3 exported but not se
 (send-test-trace), 130 interrupted.
 
 Start here:
-  npx loom-otel init && loom-otel up     the stack on Docker
-  loom-otel up --local                   no Docker: everything in one process
-  loom-otel send-test-trace              prove that traces arrive`,
+${startHere.map(([command, what]) => `  ${command!.padEnd(width)}   ${what}`).join('\n')}`,
     );
   program.exitOverride();
   const invoked = invokedCommand(argv);

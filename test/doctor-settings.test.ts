@@ -63,6 +63,17 @@ describe('doctor: OTEL_* lint', () => {
     expect(host.check('settings.container-localhost')?.status).toBe('pass');
   });
 
+  it('localhost inside a container that just answered the probe from here is not flagged', async () => {
+    const port = await grpcServer({ code: 0 });
+    const env = cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://localhost:${port}` });
+    const run = await runCli(['doctor', '--json', '--timeout', '2', '--dir', emptyDir.dir, '--in-container'], { env });
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(report.probe?.ok).toBe(true);
+    const check = report.groups.find((g) => g.id === 'settings')?.checks.find((c) => c.id === 'settings.container-localhost');
+    expect(check).toMatchObject({ status: 'pass' });
+    expect(check?.detail).toContain(`localhost:${port} answered from inside this container`);
+  });
+
   it('OTEL_SERVICE_NAME unset: Loom names the service loom-python / agent-<id>', async () => {
     const unset = await lint({});
     expect(unset.check('settings.service-name')).toMatchObject({ status: 'warn' });

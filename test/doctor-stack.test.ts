@@ -4,7 +4,7 @@
  * `docker` on PATH: no container engine runs here).
  */
 import net from 'node:net';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers/cli.js';
@@ -117,6 +117,7 @@ describe('doctor --dir: a stack that is down (stand-in docker)', () => {
     const { group, check } = await doctor(ws.dir, ws.engine.env());
     expect(group('stack').filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
     expect(check('stack.files')).toMatchObject({ status: 'pass' });
+    expect(check('stack.services')).toMatchObject({ status: 'pass', detail: 'docker-compose.yml defines otel-collector, jaeger, prometheus, grafana' });
     expect(check('collector.components')?.detail).toContain('otelcol-contrib 0.159.0');
     expect(check('stack.ports')).toMatchObject({ status: 'pass' });
     expect(check('stack.scrape')).toMatchObject({ status: 'pass' });
@@ -189,6 +190,25 @@ describe('doctor --dir: a stack that is down (stand-in docker)', () => {
 });
 
 describe('doctor --dir: a stack edited into faults', () => {
+  it('a compose file without the stack\'s services fails, also one that was there before init', async () => {
+    const ws = await workspace();
+    await initStack(ws.dir);
+    await writeFile(path.join(ws.dir, 'docker-compose.yml'), 'services:\n  jaeger:\n    image: jaegertracing/jaeger:2.15.0\n');
+    const edited = await doctor(ws.dir, ws.engine.env());
+    expect(edited.run.exitCode).toBe(1);
+    expect(edited.check('stack.services')).toMatchObject({ status: 'fail' });
+    expect(edited.check('stack.services')?.detail).toBe('docker-compose.yml has no otel-collector, prometheus, grafana services: `loom-otel up` would not start them');
+    expect(edited.check('stack.services')?.fix).toContain('--force');
+
+    const before = await workspace();
+    await mkdir(before.dir, { recursive: true });
+    await writeFile(path.join(before.dir, 'docker-compose.yml'), 'services: {}\n');
+    await initStack(before.dir).catch(() => undefined); // init leaves the file alone and exits 1
+    const foreign = await doctor(before.dir, before.engine.env());
+    expect(foreign.check('stack.services')).toMatchObject({ status: 'fail' });
+    expect(foreign.check('stack.services')?.detail).toContain('has no otel-collector, jaeger, prometheus, grafana services');
+  });
+
   it('OTLP/HTTP removed from the collector while compose still publishes 4318; ports that disagree with the manifest', async () => {
     const ws = await workspace();
     const ports = await initStack(ws.dir);

@@ -9,6 +9,7 @@ import { chmod, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'n
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
+import { bundledSources } from './helpers/bundle.js';
 import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
 import { hasTool } from './helpers/validators.js';
 
@@ -246,6 +247,11 @@ describe('loom-otel init: re-running, --check and --force', () => {
     expect(drift.exitCode).toBe(1);
     expect(drift.stderr).toMatch(/prometheus\.yml: edited by hand/);
     expect(drift.stderr).not.toContain('docker-compose.yml');
+    // The unified diff, from the file on disk to what init generates, on stdout.
+    expect(drift.stdout).toMatch(/^--- a\/prometheus\.yml\ton disk\n\+\+\+ b\/prometheus\.yml\tloom-otel init\n@@ -\d+,\d+ \+\d+,\d+ @@/m);
+    expect(drift.stdout).toMatch(/^-  scrape_interval: 5s$/m);
+    expect(drift.stdout).toMatch(/^\+  scrape_interval: 15s$/m);
+    expect(drift.stdout).not.toContain('docker-compose.yml');
     expect(await snapshot(stack)).toEqual(before);
   });
 
@@ -286,8 +292,14 @@ describe('loom-otel init: re-running, --check and --force', () => {
     await writeFile(path.join(stack, 'docker-compose.yml'), 'services: {}\n');
     const run = await init();
     expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/docker-compose\.yml +left alone: was already there \(not written by loom-otel\)/);
+    expect(run.stderr).toContain('Left alone: docker-compose.yml was already there (not written by loom-otel).');
+    expect(run.stderr).not.toContain('changed since loom-otel wrote');
     expect(await read('docker-compose.yml')).toBe('services: {}\n');
     expect(await read('otel-collector.yaml')).toContain('receivers:');
+    const check = await runCli(['init', '--check', '--dir', stack]);
+    expect(check.stderr).toContain('docker-compose.yml: was already there (not written by loom-otel)');
+    expect(check.stdout).toContain('-services: {}');
   });
 
   it('leaving a part out later removes its untouched files but keeps edited ones', async () => {
@@ -363,7 +375,9 @@ process.on('exit', () => appendFileSync(file, Object.keys(require.cache).join('\
     const run = await runCli(['init', '--yes', '--dir', stack], { env: cleanEnv({ NODE_OPTIONS: `--import ${pathToFileURL(preload).href}` }) });
     expect(run.exitCode, run.stderr).toBe(0);
     const loaded = (await readFile(report, 'utf8')).split('\n').filter(Boolean);
-    expect(loaded.some((url) => url.includes('/dist/stack/render/'))).toBe(true); // the hook saw init's own modules
+    const sources = bundledSources(loaded);
+    expect(sources.some((source) => source.startsWith('src/stack/render/'))).toBe(true); // the hook saw init's own modules
+    expect(sources.filter((source) => /@opentelemetry|@grpc|protobufjs/.test(source))).toEqual([]);
     expect(loaded.filter((url) => /@opentelemetry|@grpc|protobufjs/.test(url))).toEqual([]);
   });
 });

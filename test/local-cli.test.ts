@@ -99,7 +99,7 @@ describe('up --local in a terminal', () => {
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(0);
-    expect(output()).toMatch(/Stopped after .*: 2 spans received \(0 refused\), 1 traces kept/);
+    expect(output()).toMatch(/Stopped after .*: 2 spans received \(0 refused\), 1 trace kept \(0 evicted\), 0 metric points, 0 log records, 0 requests refused\./);
   });
 
   it('traces faster than a person can read: one summary line per second instead of every tree', async () => {

@@ -40,10 +40,14 @@ export const RANDOM_PORT_FLAGS = ['--otlp-grpc-port', '0', '--otlp-http-port', '
 const running = new Set<ResultPromise>();
 
 /** Starts `up --local --json` with random ports plus `args`; resolves once it says where it listens. */
-export async function startLocal(args: string[] = [], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<LocalRun> {
+export async function startLocal(
+  args: string[] = [],
+  options: { env?: Record<string, string | undefined>; cwd?: string; /** How loom-otel is run; `node bin/loom-otel.js` by default. */ command?: [string, ...string[]] } = {},
+): Promise<LocalRun> {
   // A state directory of its own, so runs in parallel never meet as "a second up --local".
   const stateHome = await mkdtemp(path.join(tmpdir(), 'loom-otel-state-'));
-  const child = execa('node', [BIN, 'up', '--local', '--json', ...RANDOM_PORT_FLAGS, ...args], {
+  const [file, ...prefix] = options.command ?? ['node', BIN];
+  const child = execa(file, [...prefix, 'up', '--local', '--json', ...RANDOM_PORT_FLAGS, ...args], {
     env: { ...(options.env ?? cleanEnv()), XDG_STATE_HOME: stateHome },
     extendEnv: false,
     reject: false,

@@ -10,7 +10,7 @@ const resolve = (env: Record<string, string>, flags = {}, stack?: typeof DEFAULT
 describe('OTLP traces endpoint resolution', () => {
   it("defaults to Loom's OTLP/gRPC endpoint, plaintext", () => {
     const s = resolve({});
-    expect(s.protocol).toEqual({ value: 'grpc', source: 'default (Loom SDK)' });
+    expect(s.protocol).toEqual({ value: 'grpc', source: 'Loom SDK default' });
     expect(s.url.value).toBe('http://localhost:4317');
     expect(s.tls.value).toBe(false);
     expect(s.timeoutMs.value).toBe(10_000);

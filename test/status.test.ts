@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { bundledSources } from './helpers/bundle.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { allRunning, composePsOutput, initStack, installStandIn, startStackEndpoints, type StackEndpoints } from './helpers/stand-in-docker.js';
 
@@ -129,9 +130,9 @@ describe('start-up cost of status and down (stand-in docker)', () => {
       const run = await runCli(args, { env });
       expect(run.exitCode, run.stderr).toBe(0);
     }
-    const loaded = await readFile(moduleLog, 'utf8');
-    expect(loaded).toContain('/dist/commands/status.js');
-    expect(loaded).toContain('/dist/checks/health.js');
-    expect(loaded).not.toMatch(/@opentelemetry|@grpc|protobufjs/);
+    const loaded = bundledSources((await readFile(moduleLog, 'utf8')).split('\n'));
+    expect(loaded).toContain('src/commands/status.ts');
+    expect(loaded).toContain('src/checks/health.ts');
+    expect(loaded.filter((source) => /@opentelemetry|@grpc|protobufjs/.test(source))).toEqual([]);
   });
 });

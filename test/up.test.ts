@@ -220,15 +220,25 @@ describe('loom-otel up (stand-in docker)', () => {
     expect(logCalls).toEqual(['otel-collector']);
   });
 
-  it('with no stack and --yes, writes one with init and goes on (stand-in docker)', async () => {
+  it('with no stack and --yes, checks the engine first: not running, it writes nothing (stand-in docker)', async () => {
     const docker = await installStandIn(root.dir, ['docker']);
     const run = await runCli(['up', '--yes', '--dir', stackDir], { env: docker.env({ STANDIN_DAEMON: 'down' }) });
-    expect(run.stderr).toContain("Created the stack in");
-    expect(existsSync(path.join(stackDir, 'loom-otel.json'))).toBe(true);
-    expect(existsSync(path.join(stackDir, 'docker-compose.yml'))).toBe(true);
-    // It went on to the engine, which is not running here.
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('The Docker engine is not running');
+    expect(run.stderr).toContain('loom-otel up --local');
+    expect(run.stderr).not.toContain('Created the stack');
+    expect(existsSync(stackDir)).toBe(false);
+  });
+
+  it('with no stack and --yes, and an engine that runs, writes one with init and goes on (stand-in docker)', async () => {
+    const docker = await installStandIn(root.dir, ['docker']);
+    const run = await runCli(['up', '--yes', '--timeout', '1', '--dir', stackDir], { env: docker.env({ STANDIN_PS: allRunning() }) });
+    expect(run.stderr).toContain('Created the stack in');
+    expect(existsSync(path.join(stackDir, 'loom-otel.json'))).toBe(true);
+    expect(existsSync(path.join(stackDir, 'docker-compose.yml'))).toBe(true);
+    // It went on to compose up; nothing answers health checks here, so the wait times out.
+    expect((await docker.calls()).some((call) => call.args.includes('up'))).toBe(true);
+    expect(run.exitCode).toBe(1);
   });
 
   it('with no stack and no --yes outside a terminal, exits 1 and says to run init (stand-in docker)', async () => {
@@ -260,15 +270,22 @@ describe('loom-otel up on a terminal with no stack (stand-in docker)', () => {
   it('offers to run init: "n" writes nothing, "y" writes the stack and goes on (stand-in docker)', async () => {
     if (!requireTool('script', 'util-linux: apt install bsdutils')) return;
     const docker = await installStandIn(root.dir, ['docker']);
-    const declined = await runCliInTerminal(['up', '--dir', stackDir], docker.env({ STANDIN_DAEMON: 'down' }), 'n\r');
+    // The engine is checked before anything is offered: with it down there is nothing to ask.
+    const down = await runCliInTerminal(['up', '--dir', stackDir], docker.env({ STANDIN_DAEMON: 'down' }), 'y\r');
+    expect(down.output).toContain('The Docker engine is not running');
+    expect(down.output).not.toContain("Create one now with init's defaults");
+    expect(down.exitCode).toBe(1);
+    expect(existsSync(stackDir)).toBe(false);
+
+    const declined = await runCliInTerminal(['up', '--dir', stackDir], docker.env({ STANDIN_PS: allRunning() }), 'n\r');
     expect(declined.output).toContain("Create one now with init's defaults");
     expect(declined.exitCode).toBe(1);
     expect(declined.output).toContain('No stack to start.');
     expect(existsSync(stackDir)).toBe(false);
 
-    const accepted = await runCliInTerminal(['up', '--dir', stackDir], docker.env({ STANDIN_DAEMON: 'down' }), 'y\r');
+    const accepted = await runCliInTerminal(['up', '--timeout', '1', '--dir', stackDir], docker.env({ STANDIN_PS: allRunning() }), 'y\r');
     expect(existsSync(path.join(stackDir, 'loom-otel.json'))).toBe(true);
-    expect(accepted.output).toContain('The Docker engine is not running');
-    expect(accepted.exitCode).toBe(1);
+    expect(accepted.output).toContain('Created the stack in');
+    expect(accepted.exitCode).toBe(1); // nothing answers the health checks here
   });
 });

@@ -26,6 +26,8 @@ export interface AppSettingsInput {
   container: ContainerContext;
   /** The stack found in the stack directory: its ports are what a local agent should send to. */
   stack?: StackOptions;
+  /** An endpoint doctor's probe reached from this process (so from this container, when in one). */
+  reached?: string;
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -33,9 +35,9 @@ export function isLoopbackHost(host: string): boolean {
   return bare === 'localhost' || bare.endsWith('.localhost') || bare === '::1' || /^127\./.test(bare);
 }
 
-function urlParts(settings: OtlpTraceSettings): { host: string; port: number; path: string } | undefined {
+function urlParts(endpoint: string): { host: string; port: number; path: string } | undefined {
   try {
-    const url = new URL(settings.url.value);
+    const url = new URL(endpoint);
     return { host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), path: url.pathname };
   } catch {
     return undefined;
@@ -51,11 +53,11 @@ function problemCheck(problem: SettingProblem): CheckResult {
 export async function lintAppSettings(input: AppSettingsInput): Promise<CheckResult[]> {
   const { env, container, stack } = input;
   const agent = resolveOtlpTraceSettings({ env });
-  const service = resolveServiceName(undefined, { value: LOOM_FALLBACK_SERVICE, source: 'default (Loom)' }, env);
+  const service = resolveServiceName(undefined, { value: LOOM_FALLBACK_SERVICE, source: 'Loom default' }, env);
   const checks: CheckResult[] = [];
   const protocol = agent.protocol.value;
   const isHttp = protocol !== 'grpc';
-  const parts = urlParts(agent);
+  const parts = urlParts(agent.url.value);
   const grpcPort = stack?.ports.otlpGrpc ?? 4317;
   const httpPort = stack?.ports.otlpHttp ?? 4318;
 
@@ -78,7 +80,10 @@ export async function lintAppSettings(input: AppSettingsInput): Promise<CheckRes
 
   // localhost inside a container is the container itself.
   if (parts && isLoopbackHost(parts.host)) {
-    if (container.inContainer) {
+    const reached = input.reached === undefined ? undefined : urlParts(input.reached);
+    if (container.inContainer && reached && isLoopbackHost(reached.host) && reached.port === parts.port) {
+      checks.push(pass('settings.container-localhost', 'Endpoint reachable from a container', `${parts.host}:${parts.port} answered from inside this container (${container.evidence}): the collector runs in it or shares its network, so an agent started here reaches it`));
+    } else if (container.inContainer) {
       checks.push(warn('settings.container-localhost', 'Endpoint reachable from a container', `the endpoint is ${parts.host}, and this runs in a container (${container.evidence}): ${parts.host} is the container itself`, `Unless the collector runs in this same container or pod, use the collector's service name (e.g. http://otel-collector:${isHttp ? httpPort : grpcPort} on the compose network) or host.docker.internal.`));
     } else {
       checks.push(pass('settings.container-localhost', 'Endpoint reachable from here', `${parts.host} on the host (${container.evidence})`));
@@ -95,7 +100,7 @@ export async function lintAppSettings(input: AppSettingsInput): Promise<CheckRes
     }
   }
 
-  if (service.source === 'default (Loom)') {
+  if (service.source === 'Loom default') {
     checks.push(warn('settings.service-name', 'Service name', `OTEL_SERVICE_NAME is unset: Loom names the service ${LOOM_FALLBACK_SERVICE}, so agents are hard to tell apart`, 'export OTEL_SERVICE_NAME=<your-agent-name> (or service.name in OTEL_RESOURCE_ATTRIBUTES).'));
   } else {
     checks.push(pass('settings.service-name', 'Service name', `${service.value} (${service.source})`));

@@ -40,7 +40,7 @@ export interface DoctorReport {
   groups: CheckGroup[];
 }
 
-const LOOM_SERVICE_FALLBACK = { value: 'loom-python', source: 'default (Loom; agents: agent-<id>)' };
+const LOOM_SERVICE_FALLBACK = { value: 'loom-python', source: 'Loom default; agents: agent-<id>' };
 
 export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const started = Date.now();
@@ -71,8 +71,14 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     timeoutMs: input.timeoutMs,
     ...(endpointProblem ? { unusableBecause: `${endpointProblem.variable}: ${endpointProblem.message} (see the settings below)` } : {}),
   });
-  const appSettings = lintAppSettings({ env: input.env, container, ...(stack ? { stack: stack.manifest.options } : {}) });
-  const [connected, lint, stackResult, engineResult] = await Promise.all([connectivity, appSettings, ...stackAndEngine(stack, stackProblem, input)] as const);
+  const [connected, stackResult, engineResult] = await Promise.all([connectivity, ...stackAndEngine(stack, stackProblem, input)] as const);
+  // After the probe: localhost that answered here is not "the container itself" with nothing in it.
+  const lint = await lintAppSettings({
+    env: input.env,
+    container,
+    ...(stack ? { stack: stack.manifest.options } : {}),
+    ...(connected.probe?.ok ? { reached: settings.url.value } : {}),
+  });
   const groups: CheckGroup[] = [
     { id: 'endpoint', title: 'Endpoint (what an agent here would use)', checks: describeEndpoint(settings, service) },
     { id: 'connectivity', title: `OTLP connectivity to ${settings.url.value}`, checks: connected.checks },

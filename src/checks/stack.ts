@@ -97,18 +97,30 @@ export async function checkStackFiles(stack: FoundStack, imageFlag: string | und
   checks.push(...broken);
   if (edited.length > 0) checks.push(info('stack.edited', 'Edited since init', `${edited.sort().join(', ')} (init keeps your edits unless --force)`));
 
-  // The compose file: images pinned, and the collector service it runs.
-  const composeParsed = read.get(COMPOSE_FILE);
-  const services = composeParsed?.ok === true ? parseComposeServices(composeParsed.value, path.join(stack.dir, COMPOSE_FILE)) : [];
+  // The compose file (also one that was there before init, which the manifest does not list): every
+  // part's service, images pinned, and the collector service it runs.
+  const composeParsed = read.get(COMPOSE_FILE) ?? (await readParsed(path.join(stack.dir, COMPOSE_FILE))).parsed;
+  const services = composeParsed.ok === true ? parseComposeServices(composeParsed.value, path.join(stack.dir, COMPOSE_FILE)) : [];
+  if (composeParsed.ok === true || (composeParsed.ok === 'missing' && !missing.includes(COMPOSE_FILE))) {
+    const absent = stack.model.parts.map((part) => part.service).filter((name) => !services.some((s) => s.name === name));
+    checks.push(
+      absent.length === 0
+        ? pass('stack.services', 'Compose services', `${COMPOSE_FILE} defines ${stack.model.parts.map((part) => part.service).join(', ')}`)
+        : fail(
+            'stack.services',
+            'Compose services',
+            composeParsed.ok === 'missing' ? `${COMPOSE_FILE} is missing` : `${COMPOSE_FILE} has no ${absent.join(', ')} service${absent.length === 1 ? '' : 's'}: \`loom-otel up\` would not start ${absent.length === 1 ? 'it' : 'them'}`,
+            `Write it again: ${rewrite} --force (overwrites your edits).`,
+          ),
+    );
+  }
   const unpinned = services.filter((s) => s.image && isUnpinned(s.image));
   if (unpinned.length > 0) {
     checks.push(warn('stack.images', 'Image tags', `not pinned: ${unpinned.map((s) => `${s.name} (${s.image})`).join(', ')}: an update can change them under you`, `Pin exact versions, e.g. ${IMAGES.collector}.`));
   }
   const collectorService = services.find((s) => s.name === SERVICE_NAMES.collector) ?? services.find((s) => s.image && distributionNameForImage(s.image));
-  if (composeParsed?.ok === true && !collectorService) {
-    checks.push(fail('stack.collector-service', 'Collector service', `${COMPOSE_FILE} has no ${SERVICE_NAMES.collector} service`, `Write it again: ${rewrite} --force (overwrites your edits).`));
-    return { checks };
-  }
+  // No collector service: stack.services said so, and there is no config to follow.
+  if (composeParsed.ok === true && !collectorService) return { checks };
 
   // The collector config the compose file mounts (or the generated one).
   const configPath = (collectorService && collectorConfigHostPath(collectorService)) ?? path.join(stack.dir, COLLECTOR_CONFIG_FILE);

@@ -43,4 +43,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'Emit a Loom-shaped trace through the OTel SDK and verify it end to end',
     load: async () => (await import('./send-test-trace.js')).defineSendTestTrace,
   },
+  {
+    name: 'completion',
+    description: 'Print a shell completion script: loom-otel completion bash|zsh|fish',
+    load: async () => (await import('./completion.js')).defineCompletion,
+  },
 ];

@@ -19,14 +19,14 @@ interface DoctorFlags {
 export function defineDoctor(command: Command): void {
   command
     .option('--dir <path>', 'stack directory (default ./observability)')
-    .option('--endpoint <url>', 'OTLP endpoint to check (default: OTEL_EXPORTER_OTLP_* variables, then the stack, then http://localhost:4317)')
+    .option('--endpoint <url>', 'OTLP endpoint to check (default OTEL_EXPORTER_OTLP_* variables, then the stack, then http://localhost:4317)')
     .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')}`)
     .option('--header <key=value>', 'header sent with the probe, repeatable (values are never printed)', collectKeyValue('--header', { secret: true }))
     .option('--insecure', 'plaintext for an endpoint given without a scheme')
     .option('--timeout <seconds>', 'bound of every check; checks run at the same time', '3')
     .option('--collector-config <file>', 'lint this collector config file (only that)')
-    .option('--collector-image <image>', 'image the collector config runs on (default: the compose file\'s, else the contrib image)')
-    .option('--in-container', 'judge the OTEL_* settings as seen from inside a container (default: detected)')
+    .option('--collector-image <image>', 'image the collector config runs on (default the compose file\'s, else the contrib image)')
+    .option('--in-container', 'judge the OTEL_* settings as seen from inside a container (default detected)')
     .option('--no-in-container', 'judge the OTEL_* settings as seen from the host')
     .addHelpText(
       'after',

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ActionError, CliError, ExitCode, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { rememberSecrets } from '../output/redact.js';
-import { mark } from '../output/style.js';
+import { mark, plural } from '../output/style.js';
 import { OTLP_PROTOCOLS, credentialsOf, resolveOtlpTraceSettings, resolveServiceName, headerNames, type OtlpTraceSettings, type SettingProblem } from '../otlp/settings.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { collectKeyValue, oneOf, parseInteger, parseNumber, parseSeconds } from './parse.js';
@@ -41,17 +41,17 @@ const LINGER_MS = 500;
 export function defineSendTestTrace(command: Command): void {
   command
     .option('--dir <path>', 'stack directory whose manifest gives the endpoint and backend URLs (default ./observability)')
-    .option('--endpoint <url>', 'OTLP endpoint (default: OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, the stack manifest, http://localhost:4317)')
-    .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')} (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)`)
+    .option('--endpoint <url>', 'OTLP endpoint (default OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, the stack manifest, http://localhost:4317)')
+    .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')} (default OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)`)
     .option('--header <key=value>', 'header sent with the export, repeatable (added to OTEL_EXPORTER_OTLP_HEADERS)', collectKeyValue('--header', { secret: true }))
     .option('--insecure', 'plaintext for an endpoint given without a scheme')
-    .option('--timeout <seconds>', 'export timeout (default: OTEL_EXPORTER_OTLP_TIMEOUT, else 10)')
-    .option('--service <name>', `service.name of the agent side (default: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, "${DEFAULT_SERVICE}")`)
+    .option('--timeout <seconds>', 'export timeout (default OTEL_EXPORTER_OTLP_TIMEOUT, else 10)')
+    .option('--service <name>', `service.name of the agent side (default OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, "${DEFAULT_SERVICE}")`)
     .option('--attribute <key=value>', 'attribute added to the root span (cognitive.run), repeatable', collectKeyValue('--attribute'))
     .option('--error', 'the tool call fails: ERROR status and an exception event, for testing error panels')
     .option('--no-verify', 'only export; do not wait for Jaeger and Prometheus')
-    .option('--jaeger-url <url>', 'Jaeger query API / UI (default: from the stack manifest, else http://127.0.0.1:16686)')
-    .option('--prometheus-url <url>', 'Prometheus API (default: from the stack manifest when Prometheus is part of it)')
+    .option('--jaeger-url <url>', 'Jaeger query API / UI (default from the stack manifest, else http://127.0.0.1:16686)')
+    .option('--prometheus-url <url>', 'Prometheus API (default from the stack manifest when Prometheus is part of it)')
     .option('--wait <seconds>', 'how long to wait for the trace to show up in Jaeger and Prometheus', DEFAULT_WAIT_SECONDS)
     .option('--count <n>', 'load mode: number of traces to send')
     .option('--rate <per-second>', 'load mode: traces per second (0 = as fast as possible)')
@@ -399,7 +399,7 @@ async function runLoadMode(ctx: OutputContext, plan: RunPlan, load: LoadFlags): 
   const showProgress = Boolean(process.stderr.isTTY);
   if (!ctx.json) {
     const pace = load.rate > 0 ? `${load.rate} traces/s` : 'as fast as possible';
-    ctx.out(`Load: ${load.count} traces, ${pace}, ${load.concurrency} export${load.concurrency === 1 ? '' : 's'} in flight, ${endpointLine(plan.settings)}`);
+    ctx.out(`Load: ${plural(load.count, 'trace')}, ${pace}, ${load.concurrency} export${load.concurrency === 1 ? '' : 's'} in flight, ${endpointLine(plan.settings)}`);
   }
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();

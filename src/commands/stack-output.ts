@@ -48,19 +48,6 @@ export function stackUrls(model: StackModel, grafanaLogin?: string): UrlRow[] {
   return rows;
 }
 
-/** The variables an agent on this machine needs, in the order they are printed. */
-export function agentEnvironment(model: StackModel): Record<string, string> {
-  return {
-    OTEL_EXPORTER_OTLP_ENDPOINT: model.otlp.grpcEndpoint,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-    OTEL_SERVICE_NAME: 'my-agent',
-    DEPLOYMENT_ENV: model.options.environment,
-  };
-}
-
-export function exportLines(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([key, value]) => `export ${key}=${value}`);
-}
 
 export interface HealthProgress {
   update(health: PartHealth): void;

@@ -59,10 +59,11 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
   const model = local ? buildStackModel({ ...stackOptions, ports: { ...stackOptions.ports, ...local.instance.ports } }) : found!.model;
   const { style } = ctx;
   const yesNo = (value: boolean, text = value ? 'yes' : 'no') => (value ? style.green(text) : style.red(text));
-  const printTable = (parts: PartStatus[], runningCell: (p: PartStatus) => string) => {
+  /** `liveOnly`: no URL for a part that is not running (up --local serves no Prometheus or Grafana). */
+  const printTable = (parts: PartStatus[], runningCell: (p: PartStatus) => string, liveOnly = false) => {
     const rows = [
       ['part', 'running', 'healthy', 'URL'].map((h) => style.dim(h)),
-      ...parts.map((p) => [p.part, runningCell(p), p.running ? yesNo(p.healthy) : style.dim('-'), style.cyan(p.url)]),
+      ...parts.map((p) => [p.part, runningCell(p), p.running ? yesNo(p.healthy) : style.dim('-'), liveOnly && !p.running ? style.dim('-') : style.cyan(p.url)]),
     ];
     for (const line of formatTable(rows)) ctx.out(line);
     const unhealthy = parts.filter((p) => p.running && !p.healthy);
@@ -98,7 +99,7 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
     if (local) ctx.out(style.dim(`PID file ${local.pidFile}${local.instance.logFile ? `; log ${local.instance.logFile}` : ''}`));
     if (local && !itself) ctx.out(`${mark(style, 'fail')} PID ${local.instance.pid} is alive but its health check on port ${local.instance.ports.collectorHealth} does not answer as that up --local.`);
     ctx.out();
-    const unhealthy = printTable(parts, (p) => (p.running ? yesNo(true) : style.dim(`no: ${p.state}`)));
+    const unhealthy = printTable(parts, (p) => (p.running ? yesNo(true) : style.dim(`no: ${p.state}`)), true);
     const absent = parts.filter((p) => !p.running).map((p) => p.part);
     if (ok) {
       ctx.out(`${mark(style, 'pass')} The ${served.length} parts \`loom-otel up --local\` serves are running and healthy${absent.length > 0 ? `; ${absent.join(' and ')} come with \`loom-otel up\` (Docker)` : ''}.`);

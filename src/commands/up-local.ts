@@ -11,6 +11,8 @@ import type { Command } from 'commander';
 import { ActionError, UsageError } from '../errors.js';
 import { httpGet } from '../checks/health.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
+import { invokedAs } from '../output/invocation.js';
+import { plural } from '../output/style.js';
 import { clip, escapeControl, terminalSafeJson } from '../output/terminal-safe.js';
 import { formatDuration, renderWaterfall } from '../output/waterfall.js';
 import { FinishedTraces } from '../local/finished-traces.js';
@@ -38,7 +40,8 @@ import {
   type StackOptions,
 } from '../stack/model.js';
 import { parseInteger } from './parse.js';
-import { agentEnvironment, exportLines, formatTable } from './stack-output.js';
+import { formatTable } from './stack-output.js';
+import { agentEnvironment, exportLines, userShell } from '../stack/agent-env.js';
 
 /** Rows of one trace printed in the live view; the viewer shows the rest. */
 const MAX_TREE_ROWS = 40;
@@ -177,13 +180,14 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, ports: Record
   if (settings.host !== '127.0.0.1') ctx.out(`${style.yellow('!')} Listening on all interfaces (--expose): other machines can send and read traces.`);
   if (settings.manifestPath) ctx.out(style.dim(`Ports from ${settings.manifestPath}; flags override them.`));
   ctx.out('Point an agent at it:');
-  for (const line of exportLines(env)) ctx.out(`  ${line}`);
+  for (const line of exportLines(env, userShell())) ctx.out(`  ${line}`);
   ctx.out();
-  const kept = `Keeps the newest ${settings.maxTraces} traces in at most ${settings.maxMemoryMib} MiB; metrics and logs are accepted and counted, not stored.`;
+  const kept = `Keeps the newest ${plural(settings.maxTraces, 'trace')} in at most ${settings.maxMemoryMib} MiB; metrics and logs are accepted and counted, not stored.`;
   if (background) {
     ctx.out(style.dim(kept));
     ctx.out(`Runs in the background (PID ${background.pid}); its output goes to ${background.logFile}.`);
-    ctx.out(`${style.bold(`loom-otel status${settings.dirFlag}`)} shows it; ${style.bold(`loom-otel down${settings.dirFlag}`)} stops it.`);
+    const cli = invokedAs();
+    ctx.out(`${style.bold(`${cli} status${settings.dirFlag}`)} shows it; ${style.bold(`${cli} down${settings.dirFlag}`)} stops it.`);
     return;
   }
   ctx.out(style.dim(`${kept}${settings.quiet ? '' : ' Finished traces appear below.'} Ctrl-C stops.`));
@@ -215,7 +219,6 @@ const ERROR_SEARCH = `/search?tags=${encodeURIComponent(JSON.stringify({ error: 
 function printSecondSummary(ctx: OutputContext, stack: LocalStack, summary: SecondSummary): void {
   const { style } = ctx;
   const base = urls(stack.ports).jaegerUi;
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const errors = summary.errors > 0 ? style.red(`${plural(summary.errors, 'error')} in ${plural(summary.errorTraces, 'trace')}`) : '0 errors';
   const link = summary.errors > 0 ? `${base}${ERROR_SEARCH}` : `${base}/search`;
   ctx.out(`${style.dim(new Date().toTimeString().slice(0, 8))}  ${plural(summary.traces, 'trace')}, ${plural(summary.spans, 'span')}, ${errors} ${style.dim(`(too many to draw; ${link})`)}`);
@@ -284,24 +287,24 @@ function printSummary(ctx: OutputContext, stack: LocalStack, settings: LocalSett
     return;
   }
   ctx.out(
-    `Stopped after ${formatDuration(summary.uptimeMs * 1000)}: ${summary.spansReceived} spans received (${summary.spansRefused} refused), ` +
-      `${summary.tracesKept} traces kept (${summary.tracesEvicted} evicted), ${summary.metricPoints} metric points, ` +
-      `${summary.logRecords} log records, ${summary.requestsRefused} requests refused.`,
+    `Stopped after ${formatDuration(summary.uptimeMs * 1000)}: ${plural(summary.spansReceived, 'span')} received (${summary.spansRefused} refused), ` +
+      `${plural(summary.tracesKept, 'trace')} kept (${summary.tracesEvicted} evicted), ${plural(summary.metricPoints, 'metric point')}, ` +
+      `${plural(summary.logRecords, 'log record')}, ${plural(summary.requestsRefused, 'request')} refused.`,
   );
   if (summary.seriesEvicted > 0) {
     ctx.err(
-      `${ctx.style.yellow('!')} ${summary.seriesEvicted} span-metric series were evicted, least recently updated first (at most ${MAX_SERIES} label sets ` +
+      `${ctx.style.yellow('!')} ${plural(summary.seriesEvicted, 'span-metric series was', 'span-metric series were')} evicted, least recently updated first (at most ${MAX_SERIES} label sets ` +
         'within the memory budget; span names that carry ids or other unbounded values make a label set each).',
     );
   }
   if (summary.spansNotInMetrics > 0) {
-    ctx.err(`${ctx.style.yellow('!')} ${summary.spansNotInMetrics} spans were left out of the span metrics: their series did not fit the memory budget.`);
+    ctx.err(`${ctx.style.yellow('!')} ${plural(summary.spansNotInMetrics, 'span was', 'spans were')} left out of the span metrics: their series did not fit the memory budget.`);
   }
   if (summary.connectionsClosedIdle > 0) {
-    ctx.err(`${ctx.style.yellow('!')} ${summary.connectionsClosedIdle} idle connections were closed to admit new ones (--max-connections ${settings.maxConnections} per port).`);
+    ctx.err(`${ctx.style.yellow('!')} ${plural(summary.connectionsClosedIdle, 'idle connection was', 'idle connections were')} closed to admit new ones (--max-connections ${settings.maxConnections} per port).`);
   }
   if (summary.tokenCountsNotInMetrics > 0) {
-    ctx.err(`${ctx.style.yellow('!')} ${summary.tokenCountsNotInMetrics} token counts were left out of llm_tokens_total: it already had ${MAX_SERIES} label sets.`);
+    ctx.err(`${ctx.style.yellow('!')} ${plural(summary.tokenCountsNotInMetrics, 'token count was', 'token counts were')} left out of llm_tokens_total: it already had ${MAX_SERIES} label sets.`);
   }
 }
 

@@ -9,6 +9,7 @@ import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { LOCAL_LIMIT_FLAGS } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
 import type { HealthProgress } from './stack-output.js';
+import type { Engine } from '../engine/engine.js';
 
 // Flags for both modes are declared here; `--local` runs the embedded stack (src/commands/up-local.ts).
 export function defineUp(command: Command): void {
@@ -52,7 +53,7 @@ const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
 
 async function runUp(options: Record<string, unknown>, command: Command): Promise<void> {
   const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
-  const { ENGINE_NAMES, composeLabel } = await import('../engine/engine.js');
+  const { ENGINE_NAMES, composeLabel, detectEngine, ensureEngineRunning } = await import('../engine/engine.js');
   for (const [key, flag] of Object.entries(LOCAL_ONLY_FLAGS)) {
     if (command.getOptionValueSource(key) !== 'cli') continue;
     const port = flag.endsWith('-port');
@@ -67,14 +68,25 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const engineChoice = options.engine === undefined ? undefined : oneOf('--engine', String(options.engine), ENGINE_NAMES);
   const dir = stackDir(options.dir as string | undefined);
 
-  const stack = (await findStack(dir)) ?? (await createStack(ctx, dir, Boolean(options.yes)));
+  let stack = await findStack(dir);
+  let checkedEngine: Engine | undefined;
+  if (!stack) {
+    // A stack is written only where it can start: no engine, no files (the error suggests up --local).
+    if (options.yes || ctx.interactive) {
+      checkedEngine = await detectEngine(engineChoice);
+      await ensureEngineRunning(checkedEngine);
+    }
+    stack = await createStack(ctx, dir, Boolean(options.yes));
+  }
   const { model } = stack;
   const { FAILURE_LOG_LINES, startStack } = await import('../engine/start.js');
-  const { createHealthProgress, agentEnvironment, exportLines, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
+  const { createHealthProgress, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
+  const { agentEnvironment, exportLines, userShell } = await import('../stack/agent-env.js');
+  const { invokedAs } = await import('../output/invocation.js');
   const composeOutput = ctx.json || !process.stderr.isTTY ? undefined : liveLine();
   let progress: HealthProgress | undefined;
   const { engine, results, failures, crashed } = await startStack(
-    { model, dir, engineChoice, timeoutMs },
+    { model, dir, engineChoice, timeoutMs, ...(checkedEngine ? { engine: checkedEngine } : {}) },
     {
       onComposeUp: (found) => {
         if (!ctx.json) ctx.err(`Starting ${model.options.name} with ${composeLabel(found)} ${found.version} (the first start pulls the images: allow a few minutes)...`);
@@ -137,9 +149,10 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   ctx.out();
   ctx.out('Point an agent on this machine at it:');
   ctx.out();
-  for (const line of exportLines(env)) ctx.out(`  ${line}`);
+  for (const line of exportLines(env, userShell())) ctx.out(`  ${line}`);
   ctx.out();
-  ctx.out(`Next: ${ctx.style.bold('loom-otel send-test-trace')} proves traces arrive; ${ctx.style.bold('loom-otel status')} shows the parts; ${ctx.style.bold('loom-otel down')} stops the stack.`);
+  const cli = invokedAs();
+  ctx.out(`Next: ${ctx.style.bold(`${cli} send-test-trace`)} proves traces arrive; ${ctx.style.bold(`${cli} status`)} shows the parts; ${ctx.style.bold(`${cli} down`)} stops the stack.`);
 }
 
 /**
@@ -149,7 +162,8 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
 async function createStack(ctx: OutputContext, dir: string, yes: boolean): Promise<FoundStack> {
   const { displayDir } = await import('../engine/failures.js');
   const where = displayDir(dir);
-  const initCommand = `loom-otel init${where === 'observability' ? '' : ` --dir ${where}`}`;
+  const { invokedAs } = await import('../output/invocation.js');
+  const initCommand = `${invokedAs()} init${where === 'observability' ? '' : ` --dir ${where}`}`;
   if (!yes) {
     if (!ctx.interactive) {
       throw new ActionError(`No loom-otel stack in ${where} (no loom-otel.json).`, `Run \`${initCommand}\` first, or add --yes to create one with the defaults.`);
@@ -162,7 +176,7 @@ async function createStack(ctx: OutputContext, dir: string, yes: boolean): Promi
       if ((error as Error).name === 'ExitPromptError') throw new InterruptedError();
       throw error;
     }
-    if (!answer) throw new ActionError('No stack to start.', `Run \`${initCommand}\` to choose the parts and ports, then \`loom-otel up\`.`);
+    if (!answer) throw new ActionError('No stack to start.', `Run \`${initCommand}\` to choose the parts and ports, then \`${invokedAs()} up\`.`);
   }
   const { baseOptions, checkDirectoryWritable, loadExistingStack, planInit } = await import('../stack/scaffold.js');
   const { applyPlan } = await import('../stack/write.js');

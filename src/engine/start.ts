@@ -19,6 +19,8 @@ export interface StartInput {
   dir: string;
   /** The engine asked for with --engine; found automatically when absent. */
   engineChoice?: EngineName;
+  /** An engine already found and checked to be running (up checks it before writing a stack). */
+  engine?: Engine;
   /** How long every part gets to turn healthy. */
   timeoutMs: number;
 }
@@ -65,8 +67,8 @@ export interface StartResult {
  */
 export async function startStack(input: StartInput, hooks: StartHooks = {}): Promise<StartResult> {
   const { model, dir, timeoutMs } = input;
-  const engine = await detectEngine(input.engineChoice);
-  await ensureEngineRunning(engine);
+  const engine = input.engine ?? (await detectEngine(input.engineChoice));
+  if (!input.engine) await ensureEngineRunning(engine);
   const project = composeProject(engine, dir);
   await requireComposeFile(project);
 

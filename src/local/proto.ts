@@ -5,9 +5,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { packageFile } from '../package-files.js';
 
-/** data/ of the installed package: two levels up from dist/local/ (or src/local/). */
-export const DATA_DIR = fileURLToPath(new URL('../../data/', import.meta.url));
+/** data/ of the installed package. */
+export const DATA_DIR = fileURLToPath(packageFile('data/'));
 const PROTO_DIR = path.join(DATA_DIR, 'proto');
 
 export type Signal = 'traces' | 'metrics' | 'logs';

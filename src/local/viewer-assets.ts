@@ -1,7 +1,8 @@
 /**
  * The viewer's pages and static files beyond the original list page. The charting library (uPlot, MIT)
- * is not committed: `npm run build` copies it from node_modules into data/viewer/vendor/ (see
- * scripts/copy-viewer-vendor.mjs), so the package serves it offline with no runtime dependency.
+ * is not committed: `npm run build` (which `npm pack` runs) copies it from node_modules into
+ * data/viewer/vendor/ (see scripts/copy-viewer-vendor.mjs), so the package serves it offline with no
+ * runtime dependency.
  */
 const JS = 'text/javascript; charset=utf-8';
 const CSS = 'text/css; charset=utf-8';

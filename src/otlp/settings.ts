@@ -129,7 +129,7 @@ export function resolveOtlpTraceSettings(input: ResolveInput = {}): OtlpTraceSet
   const problems: SettingProblem[] = [];
 
   // Protocol.
-  let protocol: Setting<OtlpProtocol> = { value: LOOM_DEFAULT_PROTOCOL, source: 'default (Loom SDK)' };
+  let protocol: Setting<OtlpProtocol> = { value: LOOM_DEFAULT_PROTOCOL, source: 'Loom SDK default' };
   const protocolEnv = fromEnv(env, 'PROTOCOL');
   if (flags.protocol !== undefined) {
     const parsed = parseProtocol(flags.protocol);
@@ -162,7 +162,7 @@ export function resolveOtlpTraceSettings(input: ResolveInput = {}): OtlpTraceSet
     configured = { value: `http://127.0.0.1:${port}`, source: 'stack manifest' };
     asIs = !isHttp;
   } else {
-    configured = { value: `http://localhost:${isHttp ? 4318 : 4317}`, source: 'default (Loom SDK)' };
+    configured = { value: `http://localhost:${isHttp ? 4318 : 4317}`, source: 'Loom SDK default' };
     asIs = !isHttp;
   }
 

@@ -45,3 +45,8 @@ export function mark(style: Style, kind: Mark): string {
       return style.color ? style.cyan('i') : '[info]';
   }
 }
+
+/** `1 trace`, `2 traces`: a count with its noun in the right number. */
+export function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
+}

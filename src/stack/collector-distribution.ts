@@ -9,6 +9,7 @@
  * `otlp_grpc` (since v0.144, with `otlp` as deprecated alias) is built from `otlpexporter`.
  */
 import { readFile } from 'node:fs/promises';
+import { packageFile } from '../package-files.js';
 
 export const COMPONENT_KINDS = ['receivers', 'processors', 'exporters', 'connectors', 'extensions'] as const;
 export type ComponentKind = (typeof COMPONENT_KINDS)[number];
@@ -77,7 +78,7 @@ export async function parseDistributionManifest(text: string): Promise<Collector
 
 /** Reads the manifest of the distribution named like `otelcol-contrib` shipped in data/collector/. */
 export async function loadDistribution(name: string): Promise<CollectorDistribution> {
-  const url = new URL(`../../data/collector/${name}-manifest.yaml`, import.meta.url);
+  const url = packageFile(`data/collector/${name}-manifest.yaml`);
   return parseDistributionManifest(await readFile(url, 'utf8'));
 }
 

@@ -77,7 +77,7 @@ export function portClashes(options: Pick<StackOptions, 'parts' | 'ports'>): str
   }
   return [...byPort.entries()]
     .filter(([, roles]) => roles.length > 1)
-    .map(([port, roles]) => `${roles.map((r) => PORT_FLAGS[r]).join(' and ')} all use host port ${port}`);
+    .map(([port, roles]) => `${roles.map((r) => PORT_FLAGS[r]).join(' and ')} ${roles.length === 2 ? 'both' : 'all'} use host port ${port}`);
 }
 
 /** Merges overrides over a base and validates the result as a whole. */

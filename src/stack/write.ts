@@ -31,6 +31,8 @@ export type FileAction =
 export interface PlannedFile {
   path: string;
   action: FileAction;
+  /** keep-edited: the file was there before loom-otel wrote anything (the manifest has no digest of it). */
+  foreign?: boolean;
   /** The new content, for actions that write. */
   file?: GeneratedFile;
 }
@@ -79,7 +81,7 @@ export async function planWrite(
   for (const file of files) {
     const current = await readIfExists(dir, file.path);
     const action = decide(current, file.content, recorded[file.path], force);
-    planned.push({ path: file.path, action, file });
+    planned.push({ path: file.path, action, file, ...(action === 'keep-edited' && recorded[file.path] === undefined ? { foreign: true } : {}) });
     // A file left alone keeps the digest loom-otel last wrote, so it still counts as edited next time.
     const digest = action === 'keep-edited' ? recorded[file.path] : sha256(file.content);
     if (digest) hashes[file.path] = digest;
@@ -224,7 +226,10 @@ async function ensureMode(target: string, mode: number): Promise<void> {
 
 export interface DriftedFile {
   path: string;
-  reason: 'missing' | 'edited' | 'outdated';
+  /** `foreign`: there before loom-otel wrote anything (the manifest has no digest of it). */
+  reason: 'missing' | 'edited' | 'foreign' | 'outdated';
+  /** A unified diff from the file on disk (a/) to what init generates (b/); none for a missing file. */
+  diff?: string;
 }
 
 /** Files whose content differs from the rendering; `edited` when it also differs from what loom-otel wrote. */
@@ -234,8 +239,17 @@ export async function findDrift(dir: string, files: readonly GeneratedFile[], ma
     const current = await readIfExists(dir, file.path);
     if (current === undefined) drifted.push({ path: file.path, reason: 'missing' });
     else if (current !== file.content) {
-      drifted.push({ path: file.path, reason: sha256(current) === manifest.files[file.path] ? 'outdated' : 'edited' });
+      const recorded = manifest.files[file.path];
+      const reason = recorded === undefined ? 'foreign' : sha256(current) === recorded ? 'outdated' : 'edited';
+      drifted.push({ path: file.path, reason, diff: await unifiedDiff(file.path, current, file.content) });
     }
   }
   return drifted;
+}
+
+async function unifiedDiff(relative: string, current: string, generated: string): Promise<string> {
+  const { createTwoFilesPatch } = await import('diff');
+  const patch = createTwoFilesPatch(`a/${relative}`, `b/${relative}`, current, generated, 'on disk', 'loom-otel init');
+  // jsdiff opens with a line of '=' that `patch` and `git apply` do not need.
+  return patch.replace(/^=+\n/, '');
 }

@@ -17,11 +17,14 @@ export const BIN = path.join(ROOT, 'bin/loom-otel.js');
  */
 export const TEST_STATE_HOME = path.join(tmpdir(), `loom-otel-test-state-${process.pid}`);
 
-/** An environment without the caller's OTEL_* variables, CI flag or colours, so tests see only what they set. */
+/**
+ * An environment without the caller's OTEL_* variables, CI flag, colours or npm_command (set when the
+ * tests run under `npx vitest`: it would make hints print `npx loom-otel`), so tests see only what they set.
+ */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { XDG_STATE_HOME: TEST_STATE_HOME };
   for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('OTEL_') || key === 'XDG_STATE_HOME' || key === 'CI' || key === 'FORCE_COLOR' || key === 'NO_COLOR' || key === 'DEPLOYMENT_ENV') continue;
+    if (key.startsWith('OTEL_') || key === 'XDG_STATE_HOME' || key === 'CI' || key === 'FORCE_COLOR' || key === 'NO_COLOR' || key === 'DEPLOYMENT_ENV' || key === 'npm_command') continue;
     env[key] = value;
   }
   return { ...env, ...extra };

@@ -1,4 +1,5 @@
 /** README.md of the generated stack: what runs where, where the login is, how to point an agent at it, how to stop. */
+import { agentEnvironment, exportLines } from '../agent-env.js';
 import { CONTAINER_PORTS, SERVICE_NAMES, type StackModel } from '../model.js';
 import { samplesJaegerTraces } from './collector.js';
 import { VOLUMES } from './compose.js';
@@ -45,7 +46,8 @@ export function renderReadme(model: StackModel, files: readonly FileEntry[]): st
     grafanaUser: GRAFANA_ADMIN_USER,
     envFile: ENV_FILE,
     grafanaPasswordVar: GRAFANA_PASSWORD_VAR,
-    grpcEndpoint: model.otlp.grpcEndpoint,
+    agentExports: exportLines(agentEnvironment(model)).join('\n'),
+    agentExportsPowerShell: exportLines(agentEnvironment(model), 'powershell').join('\n'),
     httpEndpoint: model.otlp.httpEndpoint,
     environment: options.environment,
     network: `${options.name}_default`,

@@ -4,10 +4,11 @@
  * error, so a typo cannot leave a hole in a generated file.
  */
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../../package-files.js';
 
 export type TemplateValues = Record<string, string | boolean | undefined>;
 
-const TEMPLATES_DIR = new URL('../../../templates/', import.meta.url);
+const TEMPLATES_DIR = packageFile('templates/');
 
 export function readTemplate(relativePath: string): string {
   return readFileSync(new URL(relativePath, TEMPLATES_DIR), 'utf8');
