@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_STACK_DIR } from '../stack/manifest.js';
-import { DEFAULT_HOST_PORTS, PORT_DESCRIPTIONS, PORT_FLAGS, type PortRole } from '../stack/model.js';
+import { DEFAULT_HOST_PORTS, PORT_DESCRIPTIONS, PORT_FLAGS, STACK_TARGETS, type PortRole } from '../stack/model.js';
 
 /** `--otlp-grpc-port` -> `otlpGrpcPort`, the key commander stores the value under. */
 function optionKey(flag: string): string {
@@ -16,8 +16,14 @@ export function defineInit(command: Command): void {
     .option('--no-grafana', 'leave Grafana out')
     // The positive forms put a part back into a stack whose manifest recorded it as left out.
     .option('--jaeger', 'include Jaeger (default; overrides a recorded --no-jaeger)')
-    .option('--prometheus', 'include Prometheus (default)')
-    .option('--grafana', 'include Grafana (default)');
+    .option('--prometheus [mode]', 'include Prometheus (default); Kubernetes: deployment (ours) or operator (a ServiceMonitor for kube-prometheus-stack)')
+    .option('--grafana [mode]', 'include Grafana (default); Kubernetes: deployment (ours) or sidecar (labelled ConfigMaps for the Grafana chart)')
+    .option('--target <target>', 'compose (docker-compose.yml, default) or kubernetes (a Kustomize directory)')
+    .option('--namespace <name>', 'Kubernetes: namespace of the stack (default observability)')
+    .option('--collector <mode>', 'Kubernetes: deployment (ours, default) or operator (an OpenTelemetryCollector resource)')
+    .option('--prometheus-release <name>', 'Kubernetes, --prometheus operator: Helm release of kube-prometheus-stack (default kube-prometheus-stack)')
+    .option('--helm-values', 'Kubernetes: also write values.yaml for the opentelemetry-collector Helm chart')
+    .option('--no-helm-values', 'Kubernetes: stop writing values.yaml');
   for (const [role, flag] of Object.entries(PORT_FLAGS) as [PortRole, string][]) {
     command.option(`${flag} <port>`, `host port for ${PORT_DESCRIPTIONS[role]} (default ${DEFAULT_HOST_PORTS[role]})`);
   }
@@ -44,7 +50,7 @@ Examples:
 }
 
 async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<void> {
-  const [{ createOutputContext }, { parseNumber, parsePort }, { ExitCode }, options, scaffold, write, manifest] = await Promise.all([
+  const [{ createOutputContext }, { oneOf, parseNumber, parsePort }, { ExitCode }, options, scaffold, write, manifest, kubernetes] = await Promise.all([
     import('../output/context.js'),
     import('./parse.js'),
     import('../errors.js'),
@@ -52,6 +58,7 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
     import('../stack/scaffold.js'),
     import('../stack/write.js'),
     import('../stack/manifest.js'),
+    import('../stack/kubernetes.js'),
   ]);
   const ctx = createOutputContext(cmd.optsWithGlobals());
   const fromCli = (key: string) => cmd.getOptionValueSource(key) === 'cli';
@@ -63,12 +70,25 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
     const value = string(optionKey(flag));
     if (value !== undefined) ports[role] = parsePort(flag, value);
   }
+  // --prometheus and --grafana take an optional mode (Kubernetes): the flag alone only puts the part back.
+  const mode = <T extends string>(key: string, allowed: readonly T[]) => (string(key) === undefined ? undefined : oneOf(`--${key}`, string(key) as string, allowed));
+  const target = string('target') === undefined ? undefined : oneOf('--target', string('target') as string, STACK_TARGETS);
+  const kubernetesOverrides = {
+    namespace: string('namespace'),
+    collector: mode('collector', kubernetes.COLLECTOR_MODES),
+    prometheus: mode('prometheus', kubernetes.PROMETHEUS_MODES),
+    prometheusRelease: string('prometheusRelease'),
+    grafana: mode('grafana', kubernetes.GRAFANA_MODES),
+    helmValues: fromCli('helmValues') ? flags.helmValues === true : undefined,
+  };
   const overrides = {
+    target,
+    kubernetes: kubernetesOverrides,
     name: string('name'),
     parts: {
       jaeger: fromCli('jaeger') ? flags.jaeger === true : undefined,
-      prometheus: fromCli('prometheus') ? flags.prometheus === true : undefined,
-      grafana: fromCli('grafana') ? flags.grafana === true : undefined,
+      prometheus: fromCli('prometheus') ? flags.prometheus !== false : undefined,
+      grafana: fromCli('grafana') ? flags.grafana !== false : undefined,
     },
     ports,
     expose: fromCli('expose') ? flags.expose === true : undefined,
@@ -84,7 +104,8 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
   const existing = await scaffold.loadExistingStack(dir, force && !check);
   let chosen = options.resolveOptions(scaffold.baseOptions(existing), overrides);
 
-  if (ctx.interactive && !check) {
+  // The questions are about host ports and interfaces: a Kubernetes stack takes its choices from flags.
+  if (ctx.interactive && !check && chosen.target !== 'kubernetes') {
     const { askForOptions } = await import('../stack/prompts.js');
     ctx.out(ctx.style.bold(`loom-otel init: ${dir}`));
     const answers = await askForOptions(chosen, {
@@ -130,10 +151,11 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
       files: plan.files.map((f) => ({ path: f.path, action: f.action })),
       urls: Object.fromEntries(rendering.model.parts.filter((p) => p.uiUrl).map((p) => [p.name, p.uiUrl])),
       otlp: rendering.model.otlp,
+      ...(chosen.target === 'kubernetes' ? { clusterOtlpEndpoint: kubernetes.inClusterOtlpEndpoint(rendering.model) } : {}),
       warnings,
     });
   } else {
-    printSummary(ctx, dir, plan.files, rendering.model, warnings);
+    printSummary(ctx, dir, plan.files, rendering.model, warnings, kubernetes.inClusterOtlpEndpoint(rendering.model));
   }
   const edited = kept.filter((f) => f.action === 'keep-edited').map((f) => f.path);
   const obsolete = kept.filter((f) => f.action === 'keep-obsolete').map((f) => f.path);
@@ -164,7 +186,14 @@ const ACTION_WORDS: Readonly<Record<Planned['action'], string>> = {
   'keep-obsolete': 'left alone: no longer generated, but you edited it',
 };
 
-function printSummary(ctx: Ctx, dir: string, files: Planned[], model: import('../stack/model.js').StackModel, warnings: string[]): void {
+function printSummary(
+  ctx: Ctx,
+  dir: string,
+  files: Planned[],
+  model: import('../stack/model.js').StackModel,
+  warnings: string[],
+  clusterEndpoint: string | undefined,
+): void {
   const { style } = ctx;
   const changed = files.some((f) => f.action !== 'unchanged');
   ctx.out(changed ? `${style.green('Stack written to')} ${dir}` : `${style.green('Nothing to change in')} ${dir}`);
@@ -176,6 +205,12 @@ function printSummary(ctx: Ctx, dir: string, files: Planned[], model: import('..
   for (const warning of warnings) ctx.err(`${style.yellow('Note:')} ${warning}`);
   ctx.out();
   ctx.out(style.bold('Next:'));
+  if (clusterEndpoint) {
+    ctx.out(`  kubectl apply -k ${dir}        apply it to the cluster kubectl points at`);
+    ctx.out(`  OTEL_EXPORTER_OTLP_ENDPOINT=${clusterEndpoint}   for a Loom agent in the cluster`);
+    ctx.out(`  ${dir}/README.md shows the port-forwards that let send-test-trace and doctor reach it from here`);
+    return;
+  }
   ctx.out(`  loom-otel up --dir ${dir}        start it and wait until every part is healthy`);
   ctx.out(`  export OTEL_EXPORTER_OTLP_ENDPOINT=${model.otlp.grpcEndpoint}   for a Loom agent on this machine`);
   for (const part of model.parts.filter((p) => p.uiUrl)) ctx.out(`  ${part.service.padEnd(10)} ${part.uiUrl}`);

@@ -11,6 +11,8 @@ import { buildStackModel, type StackModel, type StackOptions } from './model.js'
 import { defaultOptions } from './options.js';
 import { ENV_FILE, generatePassword, passwordFromEnvFile } from './render/env.js';
 import { renderStack, type GeneratedFile } from './render/index.js';
+import { GRAFANA_SECRET_FILE, passwordFromSecretFile } from './render/kubernetes.js';
+import { isKubernetes } from './kubernetes.js';
 import { findDrift, planWrite, readIfExists, type DriftedFile, type FilePlan } from './write.js';
 
 export interface ExistingStack {
@@ -77,8 +79,14 @@ export interface Rendering {
 /** Renders the stack in memory. The Grafana password is kept from an existing .env, else generated. */
 export async function renderInMemory(dir: string, options: StackOptions): Promise<Rendering> {
   const model = buildStackModel(options);
+  // Either file may hold it: a stack moved between targets keeps its Grafana login.
   const envText = await readIfExists(path.join(dir, ENV_FILE));
-  const grafanaPassword = (envText && passwordFromEnvFile(envText)) || generatePassword();
+  const secretText = await readIfExists(path.join(dir, GRAFANA_SECRET_FILE));
+  const grafanaPassword =
+    (isKubernetes(options) ? secretText && passwordFromSecretFile(secretText) : envText && passwordFromEnvFile(envText)) ||
+    (envText && passwordFromEnvFile(envText)) ||
+    (secretText && passwordFromSecretFile(secretText)) ||
+    generatePassword();
   return { model, files: renderStack(model, { grafanaPassword }) };
 }
 

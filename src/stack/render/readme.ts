@@ -1,5 +1,8 @@
 /** README.md of the generated stack: what runs where, where the login is, how to point an agent at it, how to stop. */
-import { CONTAINER_PORTS, SERVICE_NAMES, type StackModel } from '../model.js';
+import { clusterHost, inClusterOtlpEndpoint, kubernetesOptions, PROMETHEUS_STORAGE } from '../kubernetes.js';
+import { MANIFEST_FILE } from '../manifest.js';
+import { CONTAINER_PORTS, SERVICE_NAMES, type KubernetesOptions, type StackModel } from '../model.js';
+import { COLLECTOR_EXTERNAL_SERVICE, GRAFANA_SECRET_FILE } from './kubernetes.js';
 import { samplesJaegerTraces } from './collector.js';
 import { VOLUMES } from './compose.js';
 import { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_VAR } from './env.js';
@@ -13,16 +16,22 @@ export interface FileEntry {
   purpose: string;
 }
 
-export function renderReadme(model: StackModel, files: readonly FileEntry[]): string {
-  const { options } = model;
+function summaryOf(model: StackModel): string {
   const grafana = model.has('grafana');
-  const summary =
+  return (
     'An OpenTelemetry Collector (contrib) receives OTLP from your agents' +
     (model.has('jaeger') ? ', stores traces in Jaeger' : '') +
     ', derives RED metrics from every span (spanmetrics)' +
     (model.has('prometheus') ? ' for Prometheus' : ' on its Prometheus exporter') +
     (grafana ? ', and Grafana shows them' + (model.dashboardUrl ? ' on the Loom agents dashboard' : '') : '') +
-    '.';
+    '.'
+  );
+}
+
+export function renderReadme(model: StackModel, files: readonly FileEntry[]): string {
+  const { options } = model;
+  const grafana = model.has('grafana');
+  const summary = summaryOf(model);
   const volumes = [model.has('prometheus') ? VOLUMES.prometheus : '', grafana ? VOLUMES.grafana : '']
     .filter(Boolean)
     .map((volume) => `\`${options.name}_${volume}\``);
@@ -55,5 +64,38 @@ export function renderReadme(model: StackModel, files: readonly FileEntry[]): st
         : undefined,
     fileList: files.map((file) => `- \`${file.path}\`: ${file.purpose}`).join('\n'),
     volumes: volumes.join(', '),
+  });
+}
+
+/** README.md of a Kubernetes stack: apply, the in-cluster endpoint, port-forwards for send-test-trace, the files. */
+export function renderKubernetesReadme(model: StackModel, files: readonly FileEntry[]): string {
+  const { options } = model;
+  const kube = kubernetesOptions(options) as KubernetesOptions;
+  const forwards = model.parts
+    .map((part) => {
+      const ports = part.ports.filter((p) => p.role !== 'collectorHealth' && p.role !== 'collectorMetrics').map((p) => `${p.host}:${p.container}`);
+      return ports.length > 0 ? `kubectl -n ${kube.namespace} port-forward svc/${part.service} ${ports.join(' ')} &` : '';
+    })
+    .filter(Boolean);
+  const host = clusterHost(kube.namespace, SERVICE_NAMES.collector);
+  return fillTemplate(readTemplate('kubernetes/README.md'), {
+    name: options.name,
+    summary: summaryOf(model),
+    namespace: kube.namespace,
+    collector: SERVICE_NAMES.collector,
+    prometheusClaim: model.has('prometheus') ? PROMETHEUS_STORAGE.claim : undefined,
+    clusterEndpoint: inClusterOtlpEndpoint(model),
+    clusterHttpEndpoint: `http://${host}:${CONTAINER_PORTS.otlpHttp}`,
+    environment: options.environment,
+    exposure: options.expose
+      ? `\n\`--expose\`: the ${COLLECTOR_EXTERNAL_SERVICE} Service (type LoadBalancer) publishes OTLP gRPC and HTTP outside the cluster; anyone who reaches its address can send data. Find it with \`kubectl -n ${kube.namespace} get svc ${COLLECTOR_EXTERNAL_SERVICE}\`.`
+      : '\nEvery Service is ClusterIP: nothing is reachable from outside the cluster (`loom-otel init --target kubernetes --expose` adds a LoadBalancer for OTLP).',
+    portForwards: forwards.join('\n'),
+    grafana: model.has('grafana'),
+    grafanaUser: GRAFANA_ADMIN_USER,
+    secretFile: GRAFANA_SECRET_FILE,
+    grafanaPasswordVar: GRAFANA_PASSWORD_VAR,
+    fileList: files.filter((file) => file.path !== MANIFEST_FILE).map((file) => `- \`${file.path}\`: ${file.purpose}`).join('\n'),
+    manifestFile: MANIFEST_FILE,
   });
 }

@@ -1,0 +1,219 @@
+/**
+ * `loom-otel init --target kubernetes`: the Kustomize directory a user gets, checked offline with
+ * kubeconform against the schemas of Kubernetes v1.37 (strict: an unknown field fails) and against what
+ * the model promises (pinned images, non-root, limits, probes, the collector config of the compose stack).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { runCli, tempDir } from './helpers/cli.js';
+import { kubeconform, KUBE_TOOLS, requireKubeconform } from './helpers/kubernetes.js';
+import { loadDistribution } from '../src/stack/collector-distribution.js';
+import { lintCollectorConfig } from '../src/checks/collector-config.js';
+import { buildStackModel, IMAGES } from '../src/stack/model.js';
+import { buildCollectorConfig } from '../src/stack/render/collector.js';
+
+type Doc = Record<string, any>;
+
+let work: { dir: string; cleanup: () => Promise<void> };
+beforeAll(async () => {
+  work = await tempDir('loom-otel-k8s-');
+});
+afterAll(async () => {
+  await work.cleanup();
+});
+
+let counter = 0;
+async function initKube(...args: string[]): Promise<string> {
+  const dir = path.join(work.dir, `stack-${counter++}`);
+  const run = await runCli(['init', '--yes', '--target', 'kubernetes', '--dir', dir, ...args]);
+  if (run.exitCode !== 0) throw new Error(`init ${args.join(' ')} failed: ${run.stderr}`);
+  return dir;
+}
+
+async function manifestFiles(dir: string): Promise<string[]> {
+  const kustomization = parse(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+  return kustomization.resources.map((file) => path.join(dir, file));
+}
+
+async function docs(dir: string): Promise<Doc[]> {
+  const all: Doc[] = [];
+  for (const file of await manifestFiles(dir)) {
+    for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) all.push(doc.toJS() as Doc);
+  }
+  return all;
+}
+
+const find = (all: Doc[], kind: string, name: string) => {
+  const doc = all.find((d) => d.kind === kind && d.metadata?.name === name);
+  if (!doc) throw new Error(`no ${kind} ${name}`);
+  return doc;
+};
+
+const VARIANTS: Array<{ label: string; args: string[] }> = [
+  { label: 'default stack', args: [] },
+  { label: '--expose', args: ['--expose'] },
+  { label: '--no-jaeger --sampling 50', args: ['--no-jaeger', '--sampling', '50'] },
+  { label: '--no-prometheus', args: ['--no-prometheus'] },
+  { label: '--no-grafana --namespace agents-obs', args: ['--no-grafana', '--namespace', 'agents-obs'] },
+  { label: '--sampling 25', args: ['--sampling', '25'] },
+];
+
+describe(`kubeconform ${KUBE_TOOLS.kubeconform} -strict, offline, against Kubernetes ${KUBE_TOOLS.kubernetes} schemas`, () => {
+  const ready = requireKubeconform();
+  for (const variant of VARIANTS) {
+    it.skipIf(!ready)(`accepts every manifest of the ${variant.label}`, async () => {
+      const dir = await initKube(...variant.args);
+      const files = await manifestFiles(dir);
+      const result = await kubeconform(files);
+      expect(result.exitCode, result.output).toBe(0);
+      const expected = (await docs(dir)).length;
+      expect(result.resources.filter((r) => r.status === 'statusValid')).toHaveLength(expected);
+      expect(expected).toBeGreaterThanOrEqual(5);
+    });
+  }
+
+  it.skipIf(!ready)('rejects a Deployment with a misspelt field and a Service with a bad port (the schemas are strict)', async () => {
+    const dir = await initKube();
+    const file = path.join(dir, 'collector.yaml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('  replicas: 1', '  replica: 1').replace('port: 4317\n', 'port: "four"\n'));
+    const result = await kubeconform([file]);
+    expect(result.exitCode).toBe(1);
+    const invalid = result.resources.filter((r) => r.status === 'statusInvalid');
+    expect(invalid.map((r) => `${r.kind}/${r.name}`).sort()).toEqual(['Deployment/otel-collector', 'Service/otel-collector']);
+    expect(invalid.find((r) => r.kind === 'Deployment')?.msg).toMatch(/replica/);
+  });
+});
+
+describe('the Kustomize directory', () => {
+  it('lists every manifest file in kustomization.yaml, namespaced, and records the target in loom-otel.json', async () => {
+    const dir = await initKube('--namespace', 'agents');
+    const kustomization = parse(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8'));
+    expect(kustomization).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: 'agents' });
+    const yamlFiles = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+    expect([...kustomization.resources].sort()).toEqual(yamlFiles);
+    const all = await docs(dir);
+    expect(find(all, 'Namespace', 'agents')).toBeTruthy();
+    for (const doc of all.filter((d) => d.kind !== 'Namespace')) expect(doc.metadata.namespace, `${doc.kind}/${doc.metadata.name}`).toBe('agents');
+    const manifest = JSON.parse(await readFile(path.join(dir, 'loom-otel.json'), 'utf8'));
+    expect(manifest.options.target).toBe('kubernetes');
+    expect(manifest.options.kubernetes).toMatchObject({ namespace: 'agents', collector: 'deployment', prometheus: 'deployment', grafana: 'deployment' });
+  });
+
+  it('runs every workload non-root with limits, probes on its health endpoint and the pinned image', async () => {
+    const all = await docs(await initKube());
+    const deployments = all.filter((d) => d.kind === 'Deployment');
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['grafana', 'jaeger', 'otel-collector', 'prometheus']);
+    const health: Record<string, string[]> = {
+      'otel-collector': ['/', '/'],
+      jaeger: ['/status', '/status'],
+      prometheus: ['/-/healthy', '/-/ready'],
+      grafana: ['/api/health', '/api/health'],
+    };
+    for (const deployment of deployments) {
+      const name = deployment.metadata.name as string;
+      const pod = deployment.spec.template.spec;
+      const [container] = pod.containers;
+      expect(pod.securityContext.runAsNonRoot, name).toBe(true);
+      expect(pod.securityContext.runAsUser, name).toBeGreaterThan(0);
+      expect(container.securityContext.allowPrivilegeEscalation, name).toBe(false);
+      // Grafana's image writes outside its data directory; every other image runs read-only.
+      expect(container.securityContext.readOnlyRootFilesystem, name).toBe(name !== 'grafana');
+      expect(container.resources.requests.memory, name).toMatch(/^\d+Mi$/);
+      expect(container.resources.limits.memory, name).toMatch(/^\d+Mi$/);
+      expect(Object.values(IMAGES)).toContain(container.image);
+      expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path], name).toEqual(health[name]);
+      const probePort = container.ports.find((p: Doc) => p.name === container.livenessProbe.httpGet.port);
+      expect(probePort, `${name} probes a named container port`).toBeTruthy();
+    }
+    expect(find(all, 'PersistentVolumeClaim', 'prometheus-data').spec.resources.requests.storage).toBe('10Gi');
+  });
+
+  it("holds the compose stack's collector config, with memory_limiter derived from the Deployment's memory limit", async () => {
+    const dir = await initKube();
+    const all = await docs(dir);
+    const configMap = find(all, 'ConfigMap', 'otel-collector-config');
+    const config = parse(configMap.data['config.yaml']);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'loom-otel.json'), 'utf8'));
+    expect(config).toEqual(buildCollectorConfig(buildStackModel(manifest.options)));
+    // The same config as the compose stack, except the memory_limiter's absolute limits.
+    const compose = buildCollectorConfig(buildStackModel({ ...manifest.options, target: 'compose', kubernetes: undefined })) as Doc;
+    expect({ ...config, processors: { ...config.processors, memory_limiter: undefined } }).toEqual({ ...compose, processors: { ...compose.processors, memory_limiter: undefined } });
+
+    const container = find(all, 'Deployment', 'otel-collector').spec.template.spec.containers[0];
+    const limitMiB = Number(/^(\d+)Mi$/.exec(container.resources.limits.memory)?.[1]);
+    expect(config.processors.memory_limiter).toEqual({ check_interval: '1s', limit_mib: Math.floor(limitMiB * 0.8), spike_limit_mib: Math.floor(limitMiB * 0.25) });
+    expect(container.env).toContainEqual({ name: 'GOMEMLIMIT', value: `${Math.floor(limitMiB * 0.8)}MiB` });
+    const lint = lintCollectorConfig({
+      config,
+      file: 'collector.yaml',
+      image: { image: container.image, source: 'test', distribution: await loadDistribution('otelcol-contrib') },
+      prometheusScrapes: true,
+    });
+    expect(lint.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
+    // The config is mounted where the contrib image reads it.
+    expect(container.args).toEqual(['--config=/etc/otelcol-contrib/config.yaml']);
+    expect(container.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/otelcol-contrib', readOnly: true });
+  });
+
+  it('keeps every Service ClusterIP; --expose adds a LoadBalancer for OTLP only', async () => {
+    const closed = await docs(await initKube());
+    expect(closed.filter((d) => d.kind === 'Service').map((d) => d.spec.type)).toEqual(['ClusterIP', 'ClusterIP', 'ClusterIP', 'ClusterIP']);
+    const open = await docs(await initKube('--expose'));
+    const external = find(open, 'Service', 'otel-collector-external');
+    expect(external.spec.type).toBe('LoadBalancer');
+    expect(external.spec.ports.map((p: Doc) => p.port)).toEqual([4317, 4318]);
+    expect(find(open, 'Service', 'otel-collector').spec.type).toBe('ClusterIP');
+  });
+
+  it('puts a random Grafana password in a 0600, git-ignored Secret file, never on screen, and keeps it on re-run', async () => {
+    const dir = path.join(work.dir, 'secret-stack');
+    const first = await runCli(['init', '--yes', '--target', 'kubernetes', '--dir', dir]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const secretFile = path.join(dir, 'grafana-secret.yaml');
+    expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
+    expect(await readFile(path.join(dir, '.gitignore'), 'utf8')).toMatch(/^grafana-secret\.yaml$/m);
+    const secret = parseAllDocuments(await readFile(secretFile, 'utf8')).map((d) => d.toJS() as Doc)[0] as Doc;
+    const password = secret.stringData.GF_SECURITY_ADMIN_PASSWORD as string;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(first.stdout + first.stderr).not.toContain(password);
+    const grafana = find(await docs(dir), 'Deployment', 'grafana').spec.template.spec.containers[0];
+    expect(grafana.env).toContainEqual({ name: 'GF_SECURITY_ADMIN_PASSWORD', valueFrom: { secretKeyRef: { name: 'grafana-admin', key: 'GF_SECURITY_ADMIN_PASSWORD' } } });
+    const again = await runCli(['init', '--yes', '--dir', dir, '--environment', 'staging']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await readFile(secretFile, 'utf8')).toContain(password);
+    // The recorded target stays: no flag needed on re-run.
+    expect(await readFile(path.join(dir, 'collector.yaml'), 'utf8')).toContain('value: staging');
+    const other = await initKube();
+    expect(await readFile(path.join(other, 'grafana-secret.yaml'), 'utf8')).not.toContain(password);
+  });
+
+  it('prints the in-cluster endpoint and the apply command, and README.md shows the port-forwards', async () => {
+    const dir = path.join(work.dir, 'next-stack');
+    const run = await runCli(['init', '--yes', '--target', 'kubernetes', '--namespace', 'obs', '--dir', dir]);
+    expect(run.stdout).toContain(`kubectl apply -k ${dir}`);
+    expect(run.stdout).toContain('OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector.obs.svc:4317');
+    const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
+    expect(readme).toContain('kubectl -n obs port-forward svc/otel-collector 4317:4317 4318:4318 &');
+    expect(readme).toContain('kubectl -n obs port-forward svc/jaeger 16686:16686 &');
+    expect(readme).toContain('value: http://otel-collector.obs.svc:4317');
+  });
+
+  it('refuses Kubernetes-only flags on a compose stack and bad names, writing nothing (exit 2)', async () => {
+    const dir = path.join(work.dir, 'refused');
+    const cases: Array<[string[], RegExp]> = [
+      [['--namespace', 'obs'], /--namespace only apply to Kubernetes stacks/],
+      [['--target', 'kubernetes', '--namespace', 'Obs_1'], /--namespace: "Obs_1" is not a valid Kubernetes name/],
+      [['--target', 'swarm'], /--target must be one of compose, kubernetes/],
+      [['--target', 'kubernetes', '--collector', 'sidecar'], /--collector must be one of deployment, operator/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(['init', '--yes', '--dir', dir, ...args]);
+      expect(run.exitCode, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(message);
+    }
+    await expect(stat(dir)).rejects.toThrow();
+  });
+});
