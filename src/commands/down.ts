@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ActionError, InterruptedError } from '../errors.js';
 import { createOutputContext, type GlobalFlags } from '../output/context.js';
 import { mark } from '../output/style.js';
+import { kubectlInstead } from '../stack/kubernetes.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { oneOf } from './parse.js';
 
@@ -35,6 +36,8 @@ async function runDown(options: Record<string, unknown>, command: Command): Prom
   if (!stack) {
     throw new ActionError(`No loom-otel stack in ${where} (no loom-otel.json), so there is nothing to stop.`, 'Point --dir at the stack directory that `loom-otel up` started.');
   }
+  const refusal = kubectlInstead('down', stack.manifest.options, where);
+  if (refusal) throw refusal;
   const engine = await detectEngine(engineChoice);
   await ensureEngineRunning(engine);
   const project = composeProject(engine, dir);

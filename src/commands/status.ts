@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ActionError, ExitCode } from '../errors.js';
 import { createOutputContext, type GlobalFlags } from '../output/context.js';
 import { mark } from '../output/style.js';
+import { kubectlInstead } from '../stack/kubernetes.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { oneOf } from './parse.js';
 
@@ -41,6 +42,8 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
   if (!stack) {
     throw new ActionError(`No loom-otel stack in ${displayDir(dir)} (no loom-otel.json).`, 'Run `loom-otel init` and `loom-otel up`, or point --dir at the stack directory.');
   }
+  const refusal = kubectlInstead('status', stack.manifest.options, displayDir(dir));
+  if (refusal) throw refusal;
   const { model } = stack;
   const { style } = ctx;
   const yesNo = (value: boolean, text = value ? 'yes' : 'no') => (value ? style.green(text) : style.red(text));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { mark } from '../output/style.js';
+import { kubectlInstead } from '../stack/kubernetes.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
@@ -64,7 +65,10 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const engineChoice = options.engine === undefined ? undefined : oneOf('--engine', String(options.engine), ENGINE_NAMES);
   const dir = stackDir(options.dir as string | undefined);
 
-  const stack = (await findStack(dir)) ?? (await createStack(ctx, dir, Boolean(options.yes)));
+  const found = await findStack(dir);
+  const refusal = found && kubectlInstead('up', found.manifest.options, dir);
+  if (refusal) throw refusal;
+  const stack = found ?? (await createStack(ctx, dir, Boolean(options.yes)));
   const { model } = stack;
   const { FAILURE_LOG_LINES, startStack } = await import('../engine/start.js');
   const { createHealthProgress, agentEnvironment, exportLines, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');

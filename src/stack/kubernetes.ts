@@ -3,6 +3,7 @@
  * manifests, the collector config and the checks share. Pure data; src/stack/render/kubernetes.ts turns
  * it into a Kustomize directory.
  */
+import { ActionError } from '../errors.js';
 import { CONTAINER_PORTS, SERVICE_NAMES, stackTarget, type KubernetesOptions, type PartName, type StackModel, type StackOptions } from './model.js';
 
 export const DEFAULT_KUBERNETES_OPTIONS: Readonly<KubernetesOptions> = {
@@ -90,4 +91,19 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function dnsLabelProblem(value: string, maxLength = 63): string | undefined {
   if (value.length <= maxLength && DNS_LABEL.test(value)) return undefined;
   return `"${value}" is not a valid Kubernetes name: use at most ${maxLength} lowercase letters, digits and '-', starting and ending with a letter or digit.`;
+}
+
+/** What `up`, `status` and `down` tell about a Kubernetes stack: kubectl, not a container engine, runs it. */
+export function kubectlInstead(command: 'up' | 'status' | 'down', options: Pick<StackOptions, 'target' | 'kubernetes'>, dir: string): ActionError | undefined {
+  const kube = kubernetesOptions(options);
+  if (!kube) return undefined;
+  const commands = {
+    up: `kubectl apply -k ${dir}`,
+    status: `kubectl -n ${kube.namespace} get deployments,pods,services`,
+    down: `kubectl delete -k ${dir}`,
+  };
+  return new ActionError(
+    `${dir} is a Kubernetes stack (init --target kubernetes): \`loom-otel ${command}\` runs Compose stacks only; Kubernetes stacks are applied with \`kubectl apply -k ${dir}\`.`,
+    `Run: ${commands[command]}`,
+  );
 }

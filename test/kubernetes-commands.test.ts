@@ -1,0 +1,101 @@
+/**
+ * The other commands on a Kubernetes stack: `init --check` guards drift, `doctor --dir` lints the collector
+ * config inside the ConfigMap and prints the in-cluster endpoint, and up/status/down name the kubectl
+ * command instead of starting a container engine. The built CLI, as a user runs it; no cluster.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { runCli, tempDir } from './helpers/cli.js';
+
+let work: { dir: string; cleanup: () => Promise<void> };
+let stack: string;
+beforeAll(async () => {
+  work = await tempDir('loom-otel-k8s-cmd-');
+  stack = path.join(work.dir, 'k8s');
+  const run = await runCli(['init', '--yes', '--target', 'kubernetes', '--namespace', 'agents-obs', '--dir', stack]);
+  if (run.exitCode !== 0) throw new Error(run.stderr);
+});
+afterAll(async () => {
+  await work.cleanup();
+});
+
+type Check = { id: string; title: string; status: string; detail?: string; fix?: string };
+async function doctor(dir: string): Promise<{ exitCode: number; checks: Check[]; groups: Array<{ id: string; checks: Check[] }> }> {
+  // A closed port keeps the connectivity checks quick; they are not what is tested here.
+  const run = await runCli(['--json', 'doctor', '--dir', dir, '--timeout', '1', '--endpoint', 'http://127.0.0.1:9']);
+  const report = JSON.parse(run.stdout);
+  return { exitCode: run.exitCode, checks: report.groups.flatMap((g: { checks: Check[] }) => g.checks), groups: report.groups };
+}
+
+async function copyStack(name: string): Promise<string> {
+  const copy = path.join(work.dir, name);
+  const run = await runCli(['init', '--yes', '--target', 'kubernetes', '--namespace', 'agents-obs', '--dir', copy]);
+  expect(run.exitCode, run.stderr).toBe(0);
+  return copy;
+}
+
+describe('init --check on a Kubernetes stack', () => {
+  it('passes on a fresh stack and fails naming an edited manifest', async () => {
+    const clean = await runCli(['init', '--check', '--dir', stack]);
+    expect(clean.exitCode, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/Up to date: the \d+ files/);
+    const dir = await copyStack('drift');
+    const file = path.join(dir, 'collector.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('memory: 512Mi', 'memory: 2Gi'));
+    const drift = await runCli(['init', '--check', '--dir', dir]);
+    expect(drift.exitCode).toBe(1);
+    expect(drift.stderr).toContain('collector.yaml: edited by hand');
+    // A flag that changes the rendering is drift too: the namespace lives in every manifest.
+    const moved = await runCli(['init', '--check', '--dir', stack, '--namespace', 'elsewhere']);
+    expect(moved.exitCode).toBe(1);
+    expect(moved.stderr).toContain('namespace.yaml: out of date');
+  });
+});
+
+describe('doctor --dir on a Kubernetes stack', () => {
+  it('lints the collector config inside the ConfigMap and prints the in-cluster endpoint', async () => {
+    const { checks, groups } = await doctor(stack);
+    const endpoint = checks.find((c) => c.id === 'stack.cluster-endpoint');
+    expect(endpoint?.detail).toContain('http://otel-collector.agents-obs.svc:4317');
+    const stackChecks = groups.find((g) => g.id === 'stack')?.checks ?? [];
+    expect(stackChecks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
+    expect(stackChecks.some((c) => c.title.startsWith('collector.yaml ConfigMap otel-collector-config') && c.status === 'pass')).toBe(true);
+    expect(checks.find((c) => c.id === 'stack.apply')?.detail).toContain(`kubectl apply -k`);
+    expect(groups.find((g) => g.id === 'engine')?.checks).toMatchObject([{ status: 'skip' }]);
+  });
+
+  it('fails on a pipeline that names an undefined component inside the ConfigMap', async () => {
+    const dir = await copyStack('broken-config');
+    const file = path.join(dir, 'collector.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('exporters: [otlp_grpc/jaeger, spanmetrics, debug]', 'exporters: [otlp_grpc/jaeger, spanmetrics, debugg]'));
+    const { exitCode, checks } = await doctor(dir);
+    expect(exitCode).toBe(1);
+    const failed = checks.filter((c) => c.status === 'fail' && c.title.startsWith('collector.yaml ConfigMap'));
+    expect(failed.map((c) => c.detail).join('\n')).toContain('debugg');
+  });
+
+  it('fails naming the file when the ConfigMap holds YAML that does not parse', async () => {
+    const dir = await copyStack('bad-yaml');
+    const file = path.join(dir, 'collector.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('      health_check:\n', '      health_check: [\n'));
+    const { exitCode, checks } = await doctor(dir);
+    expect(exitCode).toBe(1);
+    expect(checks.find((c) => c.id === 'stack.collector-config')).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not valid YAML') });
+  });
+});
+
+describe('up, status and down on a Kubernetes stack', () => {
+  for (const [command, kubectl] of [
+    ['up', `kubectl apply -k ${'DIR'}`],
+    ['status', 'kubectl -n agents-obs get deployments,pods,services'],
+    ['down', `kubectl delete -k ${'DIR'}`],
+  ] as const) {
+    it(`${command} starts nothing and prints \`${kubectl.replace('DIR', '<dir>')}\` (exit 1)`, async () => {
+      const run = await runCli([command, '--dir', stack]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain(`Kubernetes stacks are applied with \`kubectl apply -k ${stack}\``);
+      expect(run.stderr).toContain(`Run: ${kubectl.replace('DIR', stack)}`);
+    });
+  }
+});
