@@ -65,6 +65,20 @@ describe('doctor --dir on a Kubernetes stack', () => {
     expect(groups.find((g) => g.id === 'engine')?.checks).toMatchObject([{ status: 'skip' }]);
   });
 
+  it('lints the config object of an OpenTelemetryCollector (--collector operator), and fails on a localhost receiver', async () => {
+    const dir = path.join(work.dir, 'operator');
+    expect((await runCli(['init', '--yes', '--target', 'kubernetes', '--collector', 'operator', '--dir', dir])).exitCode).toBe(0);
+    const good = await doctor(dir);
+    const titles = good.checks.filter((c) => c.title.startsWith('collector.yaml OpenTelemetryCollector otel (spec.config)'));
+    expect(titles.length).toBeGreaterThan(3);
+    expect(titles.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
+    const file = path.join(dir, 'collector.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('endpoint: 0.0.0.0:4317', 'endpoint: localhost:4317'));
+    const bad = await doctor(dir);
+    const grpc = bad.checks.find((c) => c.title.startsWith('collector.yaml OpenTelemetryCollector') && /receivers\/otlp \(grpc\)/.test(c.title));
+    expect(grpc?.status).toBe('fail');
+  });
+
   it('fails on a pipeline that names an undefined component inside the ConfigMap', async () => {
     const dir = await copyStack('broken-config');
     const file = path.join(dir, 'collector.yaml');

@@ -58,6 +58,11 @@ const VARIANTS: Array<{ label: string; args: string[] }> = [
   { label: '--no-prometheus', args: ['--no-prometheus'] },
   { label: '--no-grafana --namespace agents-obs', args: ['--no-grafana', '--namespace', 'agents-obs'] },
   { label: '--sampling 25', args: ['--sampling', '25'] },
+  {
+    label: 'operator shapes (--collector operator --prometheus operator --grafana sidecar --expose): CRs against the operators\' CRD schemas',
+    args: ['--collector', 'operator', '--prometheus', 'operator', '--grafana', 'sidecar', '--expose'],
+  },
+  { label: '--collector operator --no-jaeger', args: ['--collector', 'operator', '--no-jaeger'] },
 ];
 
 describe(`kubeconform ${KUBE_TOOLS.kubeconform} -strict, offline, against Kubernetes ${KUBE_TOOLS.kubernetes} schemas`, () => {
@@ -73,6 +78,18 @@ describe(`kubeconform ${KUBE_TOOLS.kubeconform} -strict, offline, against Kubern
       expect(expected).toBeGreaterThanOrEqual(5);
     });
   }
+
+  it.skipIf(!ready)('rejects an OpenTelemetryCollector and a ServiceMonitor with misspelt fields (the CRD schemas are strict too)', async () => {
+    const dir = await initKube('--collector', 'operator', '--prometheus', 'operator');
+    const collector = path.join(dir, 'collector.yaml');
+    await writeFile(collector, (await readFile(collector, 'utf8')).replace('  mode: deployment', '  mode: deployments'));
+    const monitor = path.join(dir, 'servicemonitor.yaml');
+    await writeFile(monitor, (await readFile(monitor, 'utf8')).replace('honorLabels: true', 'honourLabels: true'));
+    const result = await kubeconform([collector, monitor]);
+    expect(result.exitCode).toBe(1);
+    const invalid = result.resources.filter((r) => r.status === 'statusInvalid');
+    expect(invalid.map((r) => r.kind).sort()).toEqual(['OpenTelemetryCollector', 'ServiceMonitor']);
+  });
 
   it.skipIf(!ready)('rejects a Deployment with a misspelt field and a Service with a bad port (the schemas are strict)', async () => {
     const dir = await initKube();
@@ -92,7 +109,7 @@ describe('the Kustomize directory', () => {
     const dir = await initKube('--namespace', 'agents');
     const kustomization = parse(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8'));
     expect(kustomization).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: 'agents' });
-    const yamlFiles = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+    const yamlFiles = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'values.yaml').sort();
     expect([...kustomization.resources].sort()).toEqual(yamlFiles);
     const all = await docs(dir);
     expect(find(all, 'Namespace', 'agents')).toBeTruthy();
@@ -215,5 +232,74 @@ describe('the Kustomize directory', () => {
       expect(run.stderr).toMatch(message);
     }
     await expect(stat(dir)).rejects.toThrow();
+  });
+});
+
+describe('the ecosystem shapes', () => {
+  it('--collector operator: an OpenTelemetryCollector (v1beta1, mode deployment) whose config object is the collector config', async () => {
+    const dir = await initKube('--collector', 'operator');
+    const all = await docs(dir);
+    expect(all.some((d) => d.kind === 'Deployment' && d.metadata.name === 'otel-collector')).toBe(false);
+    const resource = find(all, 'OpenTelemetryCollector', 'otel');
+    expect(resource.apiVersion).toBe('opentelemetry.io/v1beta1');
+    expect(resource.spec.mode).toBe('deployment');
+    expect(resource.spec.image).toBe(IMAGES.collector);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'loom-otel.json'), 'utf8'));
+    expect(resource.spec.config).toEqual(buildCollectorConfig(buildStackModel(manifest.options)));
+    expect(resource.spec.config.processors.memory_limiter.limit_mib).toBe(Math.floor(512 * 0.8));
+    expect(resource.spec.resources.limits.memory).toBe('512Mi');
+  });
+
+  it('--prometheus operator: ServiceMonitors labelled with the release instead of our Prometheus', async () => {
+    const all = await docs(await initKube('--prometheus', 'operator', '--prometheus-release', 'kps', '--prometheus-namespace', 'mon'));
+    expect(all.some((d) => d.kind === 'Deployment' && d.metadata.name === 'prometheus')).toBe(false);
+    const monitors = all.filter((d) => d.kind === 'ServiceMonitor');
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(['jaeger', 'otel-collector']);
+    for (const monitor of monitors) expect(monitor.metadata.labels.release).toBe('kps');
+    const collector = find(all, 'ServiceMonitor', 'otel-collector');
+    // Each endpoint names a port of the Service it selects.
+    const service = find(all, 'Service', 'otel-collector');
+    expect(collector.spec.selector.matchLabels['app.kubernetes.io/name']).toBe(service.metadata.labels['app.kubernetes.io/name']);
+    for (const endpoint of collector.spec.endpoints) expect(service.spec.ports.map((p: Doc) => p.name)).toContain(endpoint.port);
+    expect(find(all, 'Service', 'prometheus').spec).toMatchObject({ type: 'ExternalName', externalName: 'prometheus-operated.mon.svc.cluster.local' });
+  });
+
+  it('--grafana sidecar: labelled ConfigMaps with cluster URLs, no default datasource, no Grafana or Secret of ours', async () => {
+    const dir = await initKube('--grafana', 'sidecar', '--namespace', 'obs');
+    const all = await docs(dir);
+    expect(all.some((d) => d.kind === 'Deployment' && d.metadata.name === 'grafana')).toBe(false);
+    expect(all.some((d) => d.kind === 'Secret')).toBe(false);
+    const datasources = find(all, 'ConfigMap', 'loom-grafana-datasources');
+    expect(datasources.metadata.labels.grafana_datasource).toBe('1');
+    const provisioned = parse(datasources.data['loom-datasources.yaml']);
+    expect(provisioned.datasources.map((d: Doc) => [d.name, d.url, d.isDefault])).toEqual([
+      ['Loom Prometheus', 'http://prometheus.obs.svc:9090', false],
+      ['Loom Jaeger', 'http://jaeger.obs.svc:16686', false],
+    ]);
+    const dashboards = find(all, 'ConfigMap', 'loom-grafana-dashboards');
+    expect(dashboards.metadata.labels.grafana_dashboard).toBe('1');
+    expect(JSON.parse(dashboards.data['loom-agents.json']).uid).toBe('loom-agents');
+  });
+
+  it('--helm-values: values.yaml for the opentelemetry-collector chart holding our collector config', async () => {
+    const dir = await initKube('--helm-values');
+    const values = parse(await readFile(path.join(dir, 'values.yaml'), 'utf8'));
+    expect(values).toMatchObject({ mode: 'deployment', image: { repository: 'otel/opentelemetry-collector-contrib', tag: IMAGES.collector.split(':')[1] }, command: { name: 'otelcol-contrib' } });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'loom-otel.json'), 'utf8'));
+    const config = buildCollectorConfig(buildStackModel(manifest.options)) as Doc;
+    // The chart merges `config` into its defaults: the nulls remove its percentage-based memory_limiter keys.
+    expect(values.config).toEqual({
+      ...config,
+      processors: { ...config.processors, memory_limiter: { ...config.processors.memory_limiter, limit_percentage: null, spike_limit_percentage: null } },
+    });
+    expect(values.ports.spanmetrics).toMatchObject({ enabled: true, containerPort: 8889 });
+    const kustomization = parse(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8'));
+    expect(kustomization.resources).not.toContain('values.yaml');
+  });
+
+  it('refuses --prometheus operator on a compose stack (exit 2)', async () => {
+    const run = await runCli(['init', '--yes', '--dir', path.join(work.dir, 'compose-operator'), '--prometheus', 'operator']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('--prometheus only apply to Kubernetes stacks');
   });
 });

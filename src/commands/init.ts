@@ -22,6 +22,7 @@ export function defineInit(command: Command): void {
     .option('--namespace <name>', 'Kubernetes: namespace of the stack (default observability)')
     .option('--collector <mode>', 'Kubernetes: deployment (ours, default) or operator (an OpenTelemetryCollector resource)')
     .option('--prometheus-release <name>', 'Kubernetes, --prometheus operator: Helm release of kube-prometheus-stack (default kube-prometheus-stack)')
+    .option('--prometheus-namespace <name>', 'Kubernetes, --prometheus operator: namespace of kube-prometheus-stack (default monitoring)')
     .option('--helm-values', 'Kubernetes: also write values.yaml for the opentelemetry-collector Helm chart')
     .option('--no-helm-values', 'Kubernetes: stop writing values.yaml');
   for (const [role, flag] of Object.entries(PORT_FLAGS) as [PortRole, string][]) {
@@ -78,6 +79,7 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
     collector: mode('collector', kubernetes.COLLECTOR_MODES),
     prometheus: mode('prometheus', kubernetes.PROMETHEUS_MODES),
     prometheusRelease: string('prometheusRelease'),
+    prometheusNamespace: string('prometheusNamespace'),
     grafana: mode('grafana', kubernetes.GRAFANA_MODES),
     helmValues: fromCli('helmValues') ? flags.helmValues === true : undefined,
   };

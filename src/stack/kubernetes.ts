@@ -11,6 +11,7 @@ export const DEFAULT_KUBERNETES_OPTIONS: Readonly<KubernetesOptions> = {
   collector: 'deployment',
   prometheus: 'deployment',
   prometheusRelease: 'kube-prometheus-stack',
+  prometheusNamespace: 'monitoring',
   grafana: 'deployment',
   helmValues: false,
 };

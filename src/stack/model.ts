@@ -98,6 +98,8 @@ export interface KubernetesOptions {
   prometheus: 'deployment' | 'operator';
   /** kube-prometheus-stack's Helm release: the `release` label its Prometheus selects ServiceMonitors by. */
   prometheusRelease: string;
+  /** Namespace of kube-prometheus-stack's Prometheus (its `prometheus-operated` Service), for Jaeger and Grafana. */
+  prometheusNamespace: string;
   /** Our Grafana, or labelled ConfigMaps for the Grafana chart's sidecar. */
   grafana: 'deployment' | 'sidecar';
   /** Also write values.yaml for the official opentelemetry-collector Helm chart. */

@@ -117,6 +117,7 @@ export const KUBERNETES_FLAGS: Readonly<Record<keyof KubernetesOptions, string>>
   collector: '--collector',
   prometheus: '--prometheus',
   prometheusRelease: '--prometheus-release',
+  prometheusNamespace: '--prometheus-namespace',
   grafana: '--grafana',
   helmValues: '--helm-values',
 };
@@ -128,6 +129,8 @@ export function validateOptions(options: StackOptions): void {
     // Helm keeps release names to 53 characters.
     const release = dnsLabelProblem(options.kubernetes.prometheusRelease, 53);
     if (release) throw new UsageError(`--prometheus-release: ${release}`, 'Give the Helm release name of your kube-prometheus-stack, e.g. --prometheus-release kube-prometheus-stack.');
+    const prometheusNamespace = dnsLabelProblem(options.kubernetes.prometheusNamespace);
+    if (prometheusNamespace) throw new UsageError(`--prometheus-namespace: ${prometheusNamespace}`, 'Give the namespace kube-prometheus-stack runs in, e.g. --prometheus-namespace monitoring.');
   }
   const nameProblem = composeNameProblem(options.name);
   if (nameProblem) throw new UsageError(`--name: ${nameProblem}`, 'Give --name a lowercase name such as "loom-observability".');

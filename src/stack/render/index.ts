@@ -16,8 +16,8 @@ import {
   renderDatasources,
 } from './grafana.js';
 import { JAEGER_CONFIG_FILE, renderJaegerConfig } from './jaeger.js';
-import { isKubernetes } from '../kubernetes.js';
-import { GRAFANA_SECRET_FILE, kubernetesManifests, KUSTOMIZATION_FILE, renderKubernetesGitignore, renderKustomization, renderManifestFile } from './kubernetes.js';
+import { isKubernetes, kubernetesOptions } from '../kubernetes.js';
+import { GRAFANA_SECRET_FILE, HELM_VALUES_FILE, kubernetesManifests, renderHelmValues, KUSTOMIZATION_FILE, renderKubernetesGitignore, renderKustomization, renderManifestFile } from './kubernetes.js';
 import { PROMETHEUS_CONFIG_FILE, renderPrometheusConfig } from './prometheus.js';
 import { README_FILE, renderKubernetesReadme, renderReadme, type FileEntry } from './readme.js';
 
@@ -67,6 +67,9 @@ function renderKubernetesStack(model: StackModel, secrets: StackSecrets): Genera
     file(KUSTOMIZATION_FILE, 'ties the manifests together: `kubectl apply -k` applies this directory', renderKustomization(model, manifests)),
     ...manifests.map((m) => file(m.path, m.purpose, renderManifestFile(m), m.mode)),
   ];
+  if (kubernetesOptions(model.options)?.helmValues) {
+    files.push(file(HELM_VALUES_FILE, 'values for the opentelemetry-collector Helm chart (not part of the kustomization)', renderHelmValues(model)));
+  }
   files.push(file(GITIGNORE_FILE, `keeps ${GRAFANA_SECRET_FILE} out of git`, renderKubernetesGitignore()));
   files.push(file(README_FILE, README_ENTRY.purpose, renderKubernetesReadme(model, [...files, README_ENTRY, MANIFEST_ENTRY])));
   return files;

@@ -10,11 +10,12 @@ import {
   collectorGoMemLimit,
   kubernetesOptions,
   KUBERNETES_RESOURCES,
+  OPERATOR_COLLECTOR_NAME,
   PROMETHEUS_STORAGE,
   RUN_AS_USER,
 } from '../kubernetes.js';
 import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, IMAGES, SERVICE_NAMES, type KubernetesOptions, type PartName, type StackModel } from '../model.js';
-import { COLLECTOR_CONFIG_PATH, renderCollectorConfig } from './collector.js';
+import { buildCollectorConfig, COLLECTOR_CONFIG_PATH, renderCollectorConfig } from './collector.js';
 import { renderDashboard } from './dashboard.js';
 import { grafanaEnvironment } from './compose.js';
 import { GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_VAR, GRAFANA_USER_VAR } from './env.js';
@@ -26,7 +27,7 @@ import {
   renderDatasources,
 } from './grafana.js';
 import { JAEGER_CONFIG_PATH, JAEGER_SELF_METRICS_PORT, renderJaegerConfig } from './jaeger.js';
-import { PROMETHEUS_CONFIG_PATH, renderPrometheusConfig } from './prometheus.js';
+import { PROMETHEUS_CONFIG_PATH, renderPrometheusConfig, SCRAPE_INTERVAL } from './prometheus.js';
 import { renderYaml } from './yaml.js';
 
 export const KUSTOMIZATION_FILE = 'kustomization.yaml';
@@ -180,7 +181,47 @@ function externalOtlpService(model: StackModel, kube: KubernetesOptions, selecto
   return service(model, kube, COLLECTOR_EXTERNAL_SERVICE, selectorName, COLLECTOR_PORTS.slice(0, 2), 'LoadBalancer');
 }
 
+/**
+ * `--collector operator`: an OpenTelemetryCollector the OpenTelemetry Operator turns into a Deployment and
+ * a Service named <name>-collector (otel-collector, as ours), with the same config as an object. The
+ * operator derives the OTLP ports and the health probes from the config; the metrics ports are listed.
+ */
+function operatorCollectorFile(model: StackModel, kube: KubernetesOptions): ManifestFile {
+  const probe = { initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 };
+  return {
+    path: PART_FILES.collector,
+    purpose: 'the collector as an OpenTelemetry Operator OpenTelemetryCollector (opentelemetry.io/v1beta1)',
+    header: `OpenTelemetry Collector (contrib) for the OpenTelemetry Operator: it creates Deployment and Service ${SERVICE_NAMES.collector}.\nThe config is the one the compose stack mounts, as an object. Needs the operator's CRDs installed.`,
+    documents: [
+      {
+        apiVersion: 'opentelemetry.io/v1beta1',
+        kind: 'OpenTelemetryCollector',
+        metadata: metadata(model, kube, OPERATOR_COLLECTOR_NAME),
+        spec: {
+          mode: 'deployment',
+          replicas: 1,
+          image: IMAGES.collector,
+          env: collectorEnv(model),
+          resources: resources('collector'),
+          podSecurityContext: podSecurity('collector'),
+          securityContext: containerSecurity(true),
+          ports: [
+            { name: 'metrics', port: CONTAINER_PORTS.collectorMetrics, protocol: 'TCP' },
+            { name: 'self-metrics', port: CONTAINER_PORTS.collectorSelfMetrics, protocol: 'TCP' },
+          ],
+          livenessProbe: probe,
+          readinessProbe: { ...probe, initialDelaySeconds: 5 },
+          config: buildCollectorConfig(model),
+        },
+      },
+      // The operator's pods carry app.kubernetes.io/name: <name>-collector, as ours do.
+      ...(model.options.expose ? [externalOtlpService(model, kube, SERVICE_NAMES.collector)] : []),
+    ],
+  };
+}
+
 function collectorFile(model: StackModel, kube: KubernetesOptions): ManifestFile {
+  if (kube.collector === 'operator') return operatorCollectorFile(model, kube);
   const config = renderCollectorConfig(model);
   const name = SERVICE_NAMES.collector;
   const workload = deployment(model, kube, {
@@ -245,7 +286,51 @@ function jaegerFile(model: StackModel, kube: KubernetesOptions): ManifestFile {
   };
 }
 
+/**
+ * `--prometheus operator`: ServiceMonitors that kube-prometheus-stack's Prometheus picks up by their
+ * `release` label, and a `prometheus` ExternalName Service to its `prometheus-operated` Service, so Jaeger's
+ * Monitor tab and Grafana keep the URL they use everywhere else.
+ */
+function serviceMonitorFile(model: StackModel, kube: KubernetesOptions): ManifestFile {
+  const monitor = (name: string, selector: Record<string, string>, endpoints: Manifest[]): Manifest => ({
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { ...metadata(model, kube, name), labels: { ...labels(model, name), release: kube.prometheusRelease } },
+    spec: { selector: { matchLabels: selector }, endpoints },
+  });
+  const interval = SCRAPE_INTERVAL;
+  // The operator also makes a headless copy of the collector Service: select the base one only.
+  const collectorSelector = {
+    'app.kubernetes.io/name': SERVICE_NAMES.collector,
+    ...(kube.collector === 'operator' ? { 'operator.opentelemetry.io/collector-service-type': 'base' } : {}),
+  };
+  return {
+    path: SERVICE_MONITOR_FILE,
+    purpose: `ServiceMonitors for kube-prometheus-stack (release ${kube.prometheusRelease}) and the prometheus ExternalName Service`,
+    header: `For kube-prometheus-stack (Helm release ${kube.prometheusRelease}, namespace ${kube.prometheusNamespace}): its Prometheus selects\nServiceMonitors labelled release: ${kube.prometheusRelease}. Needs the prometheus-operator CRDs installed.`,
+    documents: [
+      monitor(SERVICE_NAMES.collector, collectorSelector, [
+        // honorLabels keeps the job/instance labels the exporter derives from each service, as prometheus.yml does.
+        { port: 'metrics', honorLabels: true, interval },
+        { port: 'self-metrics', interval },
+      ]),
+      ...(model.has('jaeger') ? [monitor(SERVICE_NAMES.jaeger, { 'app.kubernetes.io/name': SERVICE_NAMES.jaeger }, [{ port: 'self-metrics', interval }])] : []),
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: metadata(model, kube, SERVICE_NAMES.prometheus),
+        spec: {
+          type: 'ExternalName',
+          externalName: `prometheus-operated.${kube.prometheusNamespace}.svc.cluster.local`,
+          ports: [{ name: 'web', port: CONTAINER_PORTS.prometheus, protocol: 'TCP' }],
+        },
+      },
+    ],
+  };
+}
+
 function prometheusFile(model: StackModel, kube: KubernetesOptions): ManifestFile {
+  if (kube.prometheus === 'operator') return serviceMonitorFile(model, kube);
   const config = renderPrometheusConfig(model);
   const name = SERVICE_NAMES.prometheus;
   const configMapName = `${name}-config`;
@@ -355,6 +440,27 @@ function grafanaFile(model: StackModel, kube: KubernetesOptions): ManifestFile {
   };
 }
 
+/**
+ * `--grafana sidecar`: the datasources and the dashboard as ConfigMaps the Grafana chart's sidecar loads
+ * (labels grafana_datasource / grafana_dashboard). That Grafana lives elsewhere: URLs name the namespace,
+ * and the datasources are not default and carry a "Loom" prefix beside the ones it has.
+ */
+function grafanaSidecarFile(model: StackModel, kube: KubernetesOptions): ManifestFile {
+  const placement = { host: (service: string) => clusterHost(kube.namespace, service), namePrefix: 'Loom ', mayBeDefault: false };
+  const dashboards = model.has('prometheus');
+  return {
+    path: GRAFANA_SIDECAR_FILE,
+    purpose: "datasources and the Loom agents dashboard for the Grafana chart's sidecar (labelled ConfigMaps)",
+    header: "For the Grafana chart's sidecar (kube-prometheus-stack's Grafana): it loads ConfigMaps labelled grafana_datasource\nand grafana_dashboard. Set sidecar.datasources.searchNamespace and sidecar.dashboards.searchNamespace to ALL\n(or to this namespace) so it looks here.",
+    documents: [
+      configMap(model, kube, 'loom-grafana-datasources', { 'loom-datasources.yaml': renderDatasources(model, placement) }, { grafana_datasource: '1' }),
+      ...(dashboards
+        ? [configMap(model, kube, 'loom-grafana-dashboards', { [path.posix.basename(GRAFANA_DASHBOARD_FILE)]: renderDashboard(model) }, { grafana_dashboard: '1' })]
+        : []),
+    ],
+  };
+}
+
 function grafanaSecretFile(model: StackModel, kube: KubernetesOptions, password: string): ManifestFile {
   return {
     path: GRAFANA_SECRET_FILE,
@@ -398,7 +504,10 @@ export function kubernetesManifests(model: StackModel, grafanaPassword: string):
   ];
   if (model.has('jaeger')) files.push(jaegerFile(model, kube));
   if (model.has('prometheus')) files.push(prometheusFile(model, kube));
-  if (model.has('grafana')) files.push(grafanaFile(model, kube), grafanaSecretFile(model, kube, grafanaPassword));
+  if (model.has('grafana')) {
+    if (kube.grafana === 'sidecar') files.push(grafanaSidecarFile(model, kube));
+    else files.push(grafanaFile(model, kube), grafanaSecretFile(model, kube, grafanaPassword));
+  }
   return files;
 }
 
@@ -412,4 +521,45 @@ export function renderKustomization(model: StackModel, files: readonly ManifestF
     { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: kube.namespace, resources: files.map((f) => f.path) },
     { blankLines: false, header: `Observability stack for Loom agents on Kubernetes, generated by loom-otel init.\nApply: kubectl apply -k <this directory>   Remove: kubectl delete -k <this directory>` },
   );
+}
+
+/**
+ * `--helm-values`: values.yaml for the official open-telemetry/opentelemetry-collector chart, with our
+ * config. The chart merges `config` into its own default config: a null removes one of its keys.
+ */
+export function renderHelmValues(model: StackModel): string {
+  const [repository, tag] = IMAGES.collector.split(':') as [string, string];
+  const config = buildCollectorConfig(model) as { processors: Record<string, unknown> };
+  const values = {
+    mode: 'deployment',
+    // The Service is then otel-collector, the name Prometheus, Jaeger and agents use.
+    fullnameOverride: SERVICE_NAMES.collector,
+    image: { repository, tag },
+    command: { name: 'otelcol-contrib' },
+    replicaCount: 1,
+    resources: resources('collector'),
+    extraEnvs: collectorEnv(model),
+    podSecurityContext: podSecurity('collector'),
+    securityContext: containerSecurity(true),
+    ports: {
+      'jaeger-compact': { enabled: false },
+      'jaeger-thrift': { enabled: false },
+      'jaeger-grpc': { enabled: false },
+      zipkin: { enabled: false },
+      metrics: { enabled: true, containerPort: CONTAINER_PORTS.collectorSelfMetrics, servicePort: CONTAINER_PORTS.collectorSelfMetrics, protocol: 'TCP' },
+      spanmetrics: { enabled: true, containerPort: CONTAINER_PORTS.collectorMetrics, servicePort: CONTAINER_PORTS.collectorMetrics, protocol: 'TCP' },
+    },
+    config: {
+      ...config,
+      // The chart's default memory_limiter uses percentages; ours is in MiB from the memory limit above.
+      processors: { ...config.processors, memory_limiter: { ...(config.processors.memory_limiter as Manifest), limit_percentage: null, spike_limit_percentage: null } },
+    },
+  };
+  return renderYaml(values, {
+    blankLines: false,
+    header:
+      'Values for the open-telemetry/opentelemetry-collector Helm chart, generated by loom-otel init --helm-values:\n' +
+      `  helm install otel-collector open-telemetry/opentelemetry-collector -n <namespace> -f values.yaml\n` +
+      'The same collector as collector.yaml: install one or the other, not both.',
+  });
 }

@@ -71,12 +71,15 @@ export function renderReadme(model: StackModel, files: readonly FileEntry[]): st
 export function renderKubernetesReadme(model: StackModel, files: readonly FileEntry[]): string {
   const { options } = model;
   const kube = kubernetesOptions(options) as KubernetesOptions;
+  // kubectl port-forward needs a Service with pods: kube-prometheus-stack's Prometheus is forwarded in its own
+  // namespace; the sidecar's Grafana belongs to that installation and is left out.
   const forwards = model.parts
+    .filter((part) => !(part.name === 'grafana' && kube.grafana === 'sidecar'))
     .map((part) => {
       const ports = part.ports.filter((p) => p.role !== 'collectorHealth' && p.role !== 'collectorMetrics').map((p) => `${p.host}:${p.container}`);
-      return ports.length > 0 ? `kubectl -n ${kube.namespace} port-forward svc/${part.service} ${ports.join(' ')} &` : '';
-    })
-    .filter(Boolean);
+      const [namespace, service] = part.name === 'prometheus' && kube.prometheus === 'operator' ? [kube.prometheusNamespace, 'prometheus-operated'] : [kube.namespace, part.service];
+      return `kubectl -n ${namespace} port-forward svc/${service} ${ports.join(' ')} &`;
+    });
   const host = clusterHost(kube.namespace, SERVICE_NAMES.collector);
   return fillTemplate(readTemplate('kubernetes/README.md'), {
     name: options.name,
