@@ -82,7 +82,10 @@ describe('doctor --dir on a Kubernetes stack', () => {
   it('fails on a pipeline that names an undefined component inside the ConfigMap', async () => {
     const dir = await copyStack('broken-config');
     const file = path.join(dir, 'collector.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('exporters: [otlp_grpc/jaeger, spanmetrics, debug]', 'exporters: [otlp_grpc/jaeger, spanmetrics, debugg]'));
+    const text = await readFile(file, 'utf8');
+    const edited = text.replace(/(exporters: \[[^\]\n]*)debug\]/, '$1debugg]');
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
     const { exitCode, checks } = await doctor(dir);
     expect(exitCode).toBe(1);
     const failed = checks.filter((c) => c.status === 'fail' && c.title.startsWith('collector.yaml ConfigMap'));
