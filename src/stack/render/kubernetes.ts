@@ -490,7 +490,7 @@ export function renderManifestFile(file: ManifestFile): string {
 }
 
 /** The manifest files of a Kubernetes stack, in kustomization order. */
-export function kubernetesManifests(model: StackModel, grafanaPassword: string): ManifestFile[] {
+export function kubernetesManifests(model: StackModel, grafanaPassword: string | undefined): ManifestFile[] {
   const kube = kubernetesOptions(model.options);
   if (!kube) throw new Error('kubernetesManifests needs a stack whose target is kubernetes.');
   const files: ManifestFile[] = [
@@ -506,6 +506,7 @@ export function kubernetesManifests(model: StackModel, grafanaPassword: string):
   if (model.has('prometheus')) files.push(prometheusFile(model, kube));
   if (model.has('grafana')) {
     if (kube.grafana === 'sidecar') files.push(grafanaSidecarFile(model, kube));
+    else if (grafanaPassword === undefined) throw new Error('A Kubernetes stack with Grafana needs its admin password.');
     else files.push(grafanaFile(model, kube), grafanaSecretFile(model, kube, grafanaPassword));
   }
   return files;
