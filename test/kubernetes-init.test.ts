@@ -207,6 +207,20 @@ describe('the Kustomize directory', () => {
     expect(await readFile(path.join(other, 'grafana-secret.yaml'), 'utf8')).not.toContain(password);
   });
 
+  it('turns a compose stack into a Kubernetes one: compose files removed, the Grafana login kept', async () => {
+    const dir = path.join(work.dir, 'switch');
+    expect((await runCli(['init', '--yes', '--dir', dir])).exitCode).toBe(0);
+    const password = /^GF_SECURITY_ADMIN_PASSWORD=(.+)$/m.exec(await readFile(path.join(dir, '.env'), 'utf8'))?.[1];
+    const run = await runCli(['init', '--yes', '--target', 'kubernetes', '--dir', dir]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/docker-compose\.yml\s+removed/);
+    const files = await readdir(dir);
+    expect(files).not.toContain('docker-compose.yml');
+    expect(files).not.toContain('.env');
+    expect(password).toBeTruthy();
+    expect(await readFile(path.join(dir, 'grafana-secret.yaml'), 'utf8')).toContain(`GF_SECURITY_ADMIN_PASSWORD: ${password}`);
+  });
+
   it('prints the in-cluster endpoint and the apply command, and README.md shows the port-forwards', async () => {
     const dir = path.join(work.dir, 'next-stack');
     const run = await runCli(['init', '--yes', '--target', 'kubernetes', '--namespace', 'obs', '--dir', dir]);
