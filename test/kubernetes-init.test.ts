@@ -293,6 +293,10 @@ describe('the ecosystem shapes', () => {
     const dashboards = find(all, 'ConfigMap', 'loom-grafana-dashboards');
     expect(dashboards.metadata.labels.grafana_dashboard).toBe('1');
     expect(JSON.parse(dashboards.data['loom-agents.json']).uid).toBe('loom-agents');
+    const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
+    expect(readme).toContain('sidecar.dashboards.searchNamespace');
+    expect(readme).not.toContain('grafana-secret.yaml');
+    expect(readme).not.toContain('port-forward svc/grafana');
   });
 
   it('--helm-values: values.yaml for the opentelemetry-collector chart holding our collector config', async () => {

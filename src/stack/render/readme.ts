@@ -93,7 +93,7 @@ export function renderKubernetesReadme(model: StackModel, files: readonly FileEn
     summary: summaryOf(model),
     namespace: kube.namespace,
     collector: SERVICE_NAMES.collector,
-    prometheusClaim: model.has('prometheus') ? PROMETHEUS_STORAGE.claim : undefined,
+    deleteNote: model.has('prometheus') && kube.prometheus === 'deployment' ? `, the ${PROMETHEUS_STORAGE.claim} claim (stored metrics) included` : '',
     clusterEndpoint: inClusterOtlpEndpoint(model),
     clusterHttpEndpoint: `http://${host}:${CONTAINER_PORTS.otlpHttp}`,
     environment: options.environment,
@@ -101,7 +101,8 @@ export function renderKubernetesReadme(model: StackModel, files: readonly FileEn
       ? `\n\`--expose\`: the ${COLLECTOR_EXTERNAL_SERVICE} Service (type LoadBalancer) publishes OTLP gRPC and HTTP outside the cluster; anyone who reaches its address can send data. Find it with \`kubectl -n ${kube.namespace} get svc ${COLLECTOR_EXTERNAL_SERVICE}\`.`
       : '\nEvery Service is ClusterIP: nothing is reachable from outside the cluster (`loom-otel init --target kubernetes --expose` adds a LoadBalancer for OTLP).',
     portForwards: forwards.join('\n'),
-    grafana: model.has('grafana'),
+    grafana: model.has('grafana') && kube.grafana === 'deployment',
+    grafanaSidecar: model.has('grafana') && kube.grafana === 'sidecar',
     grafanaUser: GRAFANA_ADMIN_USER,
     secretFile: GRAFANA_SECRET_FILE,
     grafanaPasswordVar: GRAFANA_PASSWORD_VAR,
