@@ -295,7 +295,7 @@ describe('the ecosystem shapes', () => {
     expect(JSON.parse(dashboards.data['loom-agents.json']).uid).toBe('loom-agents');
     const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
     expect(readme).toContain('sidecar.dashboards.searchNamespace');
-    expect(readme).not.toContain('grafana-secret.yaml');
+    expect(readme).not.toContain('Grafana login');
     expect(readme).not.toContain('port-forward svc/grafana');
   });
 
