@@ -92,6 +92,17 @@ describe('doctor --dir on a Kubernetes stack', () => {
     expect(failed.map((c) => c.detail).join('\n')).toContain('debugg');
   });
 
+  it('fails when the ConfigMap moves a receiver to a port the Deployment does not list', async () => {
+    const dir = await copyStack('moved-port');
+    const file = path.join(dir, 'collector.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('endpoint: 0.0.0.0:4318', 'endpoint: 0.0.0.0:4319'));
+    const { exitCode, checks } = await doctor(dir);
+    expect(exitCode).toBe(1);
+    expect(checks.find((c) => c.id === 'stack.ports.4319')).toMatchObject({ status: 'fail', detail: expect.stringContaining('receivers/otlp (http) listens on 4319') });
+    const clean = await doctor(stack);
+    expect(clean.checks.find((c) => c.id === 'stack.ports')).toMatchObject({ status: 'pass' });
+  });
+
   it('fails naming the file when the ConfigMap holds YAML that does not parse', async () => {
     const dir = await copyStack('bad-yaml');
     const file = path.join(dir, 'collector.yaml');

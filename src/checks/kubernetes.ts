@@ -9,9 +9,9 @@ import type { FoundStack } from '../stack/manifest.js';
 import { SERVICE_NAMES } from '../stack/model.js';
 import { COLLECTOR_CONFIGMAP, PART_FILES } from '../stack/render/kubernetes.js';
 import { loadDistribution } from '../stack/collector-distribution.js';
-import { distributionNameForImage, lintCollectorConfig, type CollectorImage } from './collector-config.js';
+import { distributionNameForImage, lintCollectorConfig, type CollectorImage, type CollectorListener } from './collector-config.js';
 import { checkManifestFiles, collectorImage, type Parsed } from './stack.js';
-import { fail, info, type CheckResult } from './types.js';
+import { fail, info, pass, type CheckResult } from './types.js';
 
 type Doc = { kind?: unknown; metadata?: { name?: unknown }; data?: Record<string, unknown>; spec?: Record<string, unknown> };
 
@@ -21,7 +21,16 @@ function documents(parsed: Parsed | undefined): Doc[] {
 }
 
 /** The collector config and image in collector.yaml: a ConfigMap + Deployment, or an OpenTelemetryCollector. */
-async function collectorSource(docs: Doc[]): Promise<{ where: string; config?: unknown; error?: string; image?: string } | undefined> {
+interface CollectorSource {
+  where: string;
+  config?: unknown;
+  error?: string;
+  image?: string;
+  /** The Deployment's container ports (our Deployment only). */
+  containerPorts?: number[];
+}
+
+async function collectorSource(docs: Doc[]): Promise<CollectorSource | undefined> {
   const resource = docs.find((d) => d.kind === 'OpenTelemetryCollector');
   if (resource) {
     const image = typeof resource.spec?.image === 'string' ? resource.spec.image : undefined;
@@ -30,7 +39,8 @@ async function collectorSource(docs: Doc[]): Promise<{ where: string; config?: u
   const configMap = docs.find((d) => d.kind === 'ConfigMap' && d.metadata?.name === COLLECTOR_CONFIGMAP.name);
   if (!configMap) return undefined;
   const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === SERVICE_NAMES.collector);
-  const containers = (deployment?.spec as { template?: { spec?: { containers?: Array<{ image?: unknown }> } } } | undefined)?.template?.spec?.containers;
+  const containers = (deployment?.spec as { template?: { spec?: { containers?: Array<{ image?: unknown; ports?: Array<{ containerPort?: unknown }> }> } } } | undefined)?.template?.spec?.containers;
+  const containerPorts = (containers?.[0]?.ports ?? []).map((p) => p.containerPort).filter((p): p is number => typeof p === 'number');
   const image = typeof containers?.[0]?.image === 'string' ? containers[0].image : undefined;
   const where = `ConfigMap ${COLLECTOR_CONFIGMAP.name} (${COLLECTOR_CONFIGMAP.key})`;
   const text = configMap.data?.[COLLECTOR_CONFIGMAP.key];
@@ -39,7 +49,22 @@ async function collectorSource(docs: Doc[]): Promise<{ where: string; config?: u
   const doc = parseDocument(text);
   const first = doc.errors[0];
   if (first) return { where, error: `is not valid YAML: ${first.message.split('\n')[0]}`, ...(image ? { image } : {}) };
-  return { where, config: doc.toJS(), ...(image ? { image } : {}) };
+  return { where, config: doc.toJS(), containerPorts, ...(image ? { image } : {}) };
+}
+
+/** Every port the collector config listens on for OTLP, health or metrics is a container port of the Deployment. */
+function portsListed(file: string, listeners: CollectorListener[], containerPorts: number[]): CheckResult[] {
+  const title = `${file}: the Deployment lists the ports the collector listens on`;
+  const unlisted = listeners.filter((l) => l.role !== 'other' && !containerPorts.includes(l.port));
+  if (unlisted.length === 0) return [pass('stack.ports', title, listeners.filter((l) => l.role !== 'other').map((l) => l.port).join(', '))];
+  return unlisted.map((l) =>
+    fail(
+      `stack.ports.${l.port}`,
+      title,
+      `${l.component} listens on ${l.port}, which the ${SERVICE_NAMES.collector} Deployment does not list: its Service and probes cannot reach it`,
+      `Make the config listen on the port the Deployment lists, or write the stack again: loom-otel init --force (overwrites your edits).`,
+    ),
+  );
 }
 
 async function imageOf(image: string, where: string): Promise<CollectorImage> {
@@ -72,6 +97,8 @@ export async function checkKubernetesStack(stack: FoundStack, imageFlag: string 
     const image = imageFlag || !source.image ? await collectorImage(imageFlag) : await imageOf(source.image, file);
     const lint = lintCollectorConfig({ config: source.config, file: `${file}: ${source.where}`, image, prometheusScrapes: stack.model.has('prometheus') });
     checks.push(...lint.checks.map((check) => ({ ...check, title: `${file} ${source.where}: ${check.title}` })));
+    // The operator derives its ports from the config; our Deployment lists them, and must list what the config listens on.
+    if (source.containerPorts) checks.push(...portsListed(file, lint.listeners, source.containerPorts));
   }
 
   const dir = path.relative(process.cwd(), stack.dir) || '.';
