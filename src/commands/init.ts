@@ -45,7 +45,8 @@ edited since init wrote them are left alone (exit 1) unless --force.
 Examples:
   loom-otel init --yes                          defaults into ./${DEFAULT_STACK_DIR}
   loom-otel init --no-jaeger --grafana-port 3001
-  loom-otel init --check                        in CI: fail when the stack drifted`,
+  loom-otel init --check                        in CI: fail when the stack drifted
+  loom-otel init --target kubernetes --dir k8s  a Kustomize directory: kubectl apply -k k8s`,
     )
     .action(runInit);
 }
