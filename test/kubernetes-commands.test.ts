@@ -35,6 +35,17 @@ async function copyStack(name: string): Promise<string> {
   return copy;
 }
 
+/** A fresh stack whose collector.yaml has one edit (which must match), and doctor's report on it. */
+async function doctorAfterEdit(name: string, from: string | RegExp, to: string) {
+  const dir = await copyStack(name);
+  const file = path.join(dir, 'collector.yaml');
+  const text = await readFile(file, 'utf8');
+  const edited = text.replace(from, to);
+  expect(edited).not.toBe(text);
+  await writeFile(file, edited);
+  return doctor(dir);
+}
+
 describe('init --check on a Kubernetes stack', () => {
   it('passes on a fresh stack and fails naming an edited manifest', async () => {
     const clean = await runCli(['init', '--check', '--dir', stack]);
@@ -80,23 +91,14 @@ describe('doctor --dir on a Kubernetes stack', () => {
   });
 
   it('fails on a pipeline that names an undefined component inside the ConfigMap', async () => {
-    const dir = await copyStack('broken-config');
-    const file = path.join(dir, 'collector.yaml');
-    const text = await readFile(file, 'utf8');
-    const edited = text.replace(/(exporters: \[[^\]\n]*)debug\]/, '$1debugg]');
-    expect(edited).not.toBe(text);
-    await writeFile(file, edited);
-    const { exitCode, checks } = await doctor(dir);
+    const { exitCode, checks } = await doctorAfterEdit('broken-config', /(exporters: \[[^\]\n]*)debug\]/, '$1debugg]');
     expect(exitCode).toBe(1);
     const failed = checks.filter((c) => c.status === 'fail' && c.title.startsWith('collector.yaml ConfigMap'));
     expect(failed.map((c) => c.detail).join('\n')).toContain('debugg');
   });
 
   it('fails when the ConfigMap moves a receiver to a port the Deployment does not list', async () => {
-    const dir = await copyStack('moved-port');
-    const file = path.join(dir, 'collector.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('endpoint: 0.0.0.0:4318', 'endpoint: 0.0.0.0:4319'));
-    const { exitCode, checks } = await doctor(dir);
+    const { exitCode, checks } = await doctorAfterEdit('moved-port', 'endpoint: 0.0.0.0:4318', 'endpoint: 0.0.0.0:4319');
     expect(exitCode).toBe(1);
     expect(checks.find((c) => c.id === 'stack.ports.4319')).toMatchObject({ status: 'fail', detail: expect.stringContaining('receivers/otlp (http) listens on 4319') });
     const clean = await doctor(stack);
@@ -104,10 +106,7 @@ describe('doctor --dir on a Kubernetes stack', () => {
   });
 
   it('fails naming the file when the ConfigMap holds YAML that does not parse', async () => {
-    const dir = await copyStack('bad-yaml');
-    const file = path.join(dir, 'collector.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('      health_check:\n', '      health_check: [\n'));
-    const { exitCode, checks } = await doctor(dir);
+    const { exitCode, checks } = await doctorAfterEdit('bad-yaml', '      health_check:\n', '      health_check: [\n');
     expect(exitCode).toBe(1);
     expect(checks.find((c) => c.id === 'stack.collector-config')).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not valid YAML') });
   });
