@@ -8,7 +8,7 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { runCli, tempDir } from './helpers/cli.js';
-import { kubeconform, KUBE_TOOLS, requireKubeconform } from './helpers/kubernetes.js';
+import { kubeconform, KUBE_TOOLS, kustomizeBuild, requireKubeconform } from './helpers/kubernetes.js';
 import { loadDistribution } from '../src/stack/collector-distribution.js';
 import { lintCollectorConfig } from '../src/checks/collector-config.js';
 import { buildStackModel, IMAGES } from '../src/stack/model.js';
@@ -76,6 +76,19 @@ describe(`kubeconform ${KUBE_TOOLS.kubeconform} -strict, offline, against Kubern
       const expected = (await docs(dir)).length;
       expect(result.resources.filter((r) => r.status === 'statusValid')).toHaveLength(expected);
       expect(expected).toBeGreaterThanOrEqual(5);
+    });
+
+    it.skipIf(!ready)(`kustomize ${KUBE_TOOLS.kustomize} builds the ${variant.label} (what kubectl apply -k sends), and kubeconform accepts the result`, async () => {
+      const dir = await initKube(...variant.args);
+      const built = await kustomizeBuild(dir);
+      expect(built.exitCode, built.stderr).toBe(0);
+      const resources = parseAllDocuments(built.stdout).map((d) => d.toJS() as Doc);
+      expect(resources).toHaveLength((await docs(dir)).length);
+      const namespace = resources.find((r) => r.kind === 'Namespace')?.metadata.name;
+      for (const resource of resources.filter((r) => r.kind !== 'Namespace')) expect(resource.metadata.namespace).toBe(namespace);
+      const result = await kubeconform([], built.stdout);
+      expect(result.exitCode, result.output).toBe(0);
+      expect(result.resources.filter((r) => r.status === 'statusValid')).toHaveLength(resources.length);
     });
   }
 

@@ -17,12 +17,15 @@ import { validatorsRequired } from './validators.js';
 
 export const KUBE_TOOLS = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/kubernetes/tools.json'), 'utf8')) as {
   kubeconform: string;
+  kustomize: string;
   kubernetes: string;
   opentelemetryOperator: string;
   prometheusOperator: string;
 };
 export const E2E_CACHE = path.join(homedir(), '.cache/loom-otel-e2e');
 const KUBECONFORM = path.join(E2E_CACHE, `kubeconform-${KUBE_TOOLS.kubeconform}`, 'kubeconform');
+/** kustomize (sigs.k8s.io/kustomize/kustomize/v5): what `kubectl apply -k` runs, to build the directory offline. */
+const KUSTOMIZE = path.join(E2E_CACHE, `kustomize-${KUBE_TOOLS.kustomize}`, 'kustomize');
 
 type Schema = Record<string, unknown>;
 
@@ -131,11 +134,12 @@ function kubeconformBinary(): string | undefined {
  * failure; on a developer's machine the tests that need them are skipped with this message.
  */
 export function requireKubeconform(): boolean {
-  const hint = `.ci/run installs them: kubeconform ${KUBE_TOOLS.kubeconform} (go install) and the Go modules k8s.io/kubernetes@${KUBE_TOOLS.kubernetes}, opentelemetry-operator@${KUBE_TOOLS.opentelemetryOperator}, prometheus-operator@${KUBE_TOOLS.prometheusOperator} (go mod download)`;
+  const hint = `.ci/run installs them: kubeconform ${KUBE_TOOLS.kubeconform} and kustomize ${KUBE_TOOLS.kustomize} (go install) and the Go modules k8s.io/kubernetes@${KUBE_TOOLS.kubernetes}, opentelemetry-operator@${KUBE_TOOLS.opentelemetryOperator}, prometheus-operator@${KUBE_TOOLS.prometheusOperator} (go mod download)`;
   const binary = kubeconformBinary();
   const schemas = modCache() ? kubeSchemaDir() : { missing: ['go'] };
-  if (binary && schemas.dir) return true;
-  const what = [...(binary ? [] : ['kubeconform']), ...schemas.missing].join(', ');
+  const kustomize = existsSync(KUSTOMIZE);
+  if (binary && kustomize && schemas.dir) return true;
+  const what = [...(binary ? [] : ['kubeconform']), ...(kustomize ? [] : ['kustomize']), ...schemas.missing].join(', ');
   if (validatorsRequired) throw new Error(`Kubernetes validation needs ${what}, missing in CI: ${hint}`);
   console.warn(`Kubernetes validation skipped: ${what} missing (${hint}).`);
   return false;
@@ -147,13 +151,19 @@ export interface KubeconformResult {
   output: string;
 }
 
-/** kubeconform -strict over files, offline, against the generated schemas. */
-export async function kubeconform(files: string[]): Promise<KubeconformResult> {
+/** `kustomize build DIR`: the resources `kubectl apply -k DIR` would send, as one multi-document YAML. */
+export async function kustomizeBuild(dir: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const run = await execa(KUSTOMIZE, ['build', dir], { reject: false });
+  return { exitCode: run.exitCode ?? 1, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** kubeconform -strict over files (or YAML on stdin with `input`), offline, against the generated schemas. */
+export async function kubeconform(files: string[], input?: string): Promise<KubeconformResult> {
   const { dir } = kubeSchemaDir();
   const run = await execa(
     kubeconformBinary() as string,
-    ['-strict', '-summary', '-output', 'json', '-verbose', '-schema-location', `${dir}/{{ .ResourceKind }}{{ .KindSuffix }}.json`, ...files],
-    { reject: false },
+    ['-strict', '-summary', '-output', 'json', '-verbose', '-schema-location', `${dir}/{{ .ResourceKind }}{{ .KindSuffix }}.json`, ...(input === undefined ? files : ['-'])],
+    { reject: false, ...(input === undefined ? {} : { input }) },
   );
   let resources: KubeconformResult['resources'] = [];
   try {
