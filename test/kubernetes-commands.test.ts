@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runCli, tempDir } from './helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/stand-in-docker.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 let stack: string;
@@ -109,6 +111,40 @@ describe('doctor --dir on a Kubernetes stack', () => {
     const { exitCode, checks } = await doctorAfterEdit('bad-yaml', '      health_check:\n', '      health_check: [\n');
     expect(exitCode).toBe(1);
     expect(checks.find((c) => c.id === 'stack.collector-config')).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not valid YAML') });
+  });
+});
+
+describe('send-test-trace on a Kubernetes stack', () => {
+  it("exports to and verifies at the forwarded ports loom-otel.json records (up --local stands in for kubectl port-forward: no cluster here)", async () => {
+    const ports = ['--otlp-grpc-port', '--otlp-http-port', '--health-port', '--metrics-port', '--jaeger-port', '--prometheus-port', '--grafana-port'];
+    const flags = (await Promise.all(ports.map(async (flag) => [flag, String(await freePort())]))).flat();
+    const dir = path.join(work.dir, 'forwarded');
+    expect((await runCli(['init', '--yes', '--target', 'kubernetes', '--no-prometheus', '--no-grafana', '--dir', dir, ...flags])).exitCode).toBe(0);
+    const jaegerPort = flags[flags.indexOf('--jaeger-port') + 1];
+    const readme = await readFile(path.join(dir, 'README.md'), 'utf8');
+    expect(readme).toContain(`port-forward svc/jaeger ${jaegerPort}:16686`);
+    const local = execa('node', [BIN, 'up', '--local', '--quiet', '--dir', dir], { env: cleanEnv(), extendEnv: false, reject: false });
+    try {
+      // It listens on the manifest's ports once it prints the OTLP/gRPC one.
+      const grpc = `:${flags[flags.indexOf('--otlp-grpc-port') + 1]}`;
+      let printed = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`up --local did not print ${grpc}: ${printed}`)), 30_000);
+        local.stdout?.on('data', (chunk: Buffer) => {
+          printed += chunk.toString();
+          if (printed.includes(grpc)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const run = await runCli(['send-test-trace', '--dir', dir]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`http://127.0.0.1:${jaegerPort}/trace/`);
+    } finally {
+      local.kill('SIGTERM');
+      await local;
+    }
   });
 });
 

@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, execaSync } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/stand-in-docker.js';
 import { validatorsRequired } from './helpers/validators.js';
 import { IMAGES, type PartName } from '../src/stack/model.js';
 import { PART_FILES } from '../src/stack/render/kubernetes.js';
@@ -54,17 +54,6 @@ function gate(check: { ok: boolean; why?: string }, what: string): boolean {
   if (validatorsRequired) throw new Error(`${what} needs it in CI: ${check.why}`);
   console.warn(`${what} skipped: ${check.why}`);
   return false;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForOk(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
