@@ -255,6 +255,22 @@ describe('loom-otel init: re-running, --check and --force', () => {
     expect(await snapshot(stack)).toEqual(before);
   });
 
+  it('--check masks the Grafana password in the diff of an edited .env', async () => {
+    await init();
+    const env = await read('.env');
+    const password = /^GF_SECURITY_ADMIN_PASSWORD=(.+)$/m.exec(env)?.[1] as string;
+    expect(password).toBeTruthy();
+    await writeFile(path.join(stack, '.env'), env.replace('DEPLOYMENT_ENV=development', 'DEPLOYMENT_ENV=prod'));
+    for (const args of [[], ['--json']]) {
+      const drift = await runCli(['init', '--check', '--dir', stack, ...args]);
+      expect(drift.exitCode).toBe(1);
+      expect(drift.stdout + drift.stderr).not.toContain(password);
+    }
+    const drift = await runCli(['init', '--check', '--dir', stack]);
+    expect(drift.stdout).toMatch(/^-DEPLOYMENT_ENV=prod\n\+DEPLOYMENT_ENV=development$/m);
+    expect(drift.stdout).toMatch(/^ GF_SECURITY_ADMIN_PASSWORD=\*\*\*$/m);
+  });
+
   it('--check reports a deleted file as missing, and a directory without a stack as an error', async () => {
     await init();
     await writeFile(path.join(stack, 'jaeger.yaml'), '');

@@ -7,6 +7,7 @@ import { CliError, UsageError } from '../errors.js';
 import { headerNames, resolveOtlpTraceSettings, resolveServiceName, type OtlpFlags } from '../otlp/settings.js';
 import { findStack, type FoundStack } from '../stack/manifest.js';
 import type { PartName } from '../stack/model.js';
+import { isKubernetes } from '../stack/kubernetes.js';
 import { lintAppSettings } from './app-settings.js';
 import { detectContainer } from './container.js';
 import { checkConnectivity, describeEndpoint } from './endpoint.js';
@@ -121,6 +122,12 @@ function stackAndEngine(stack: FoundStack | undefined, problem: CheckResult | un
     return [
       Promise.resolve(problem ? [problem] : [skip('stack', 'Stack', `${where}: run \`loom-otel init\`, or give --dir`)]),
       Promise.resolve([skip('engine', 'Container engine', `${where}; the engine matters only for \`loom-otel up\``)]),
+    ];
+  }
+  if (isKubernetes(stack.manifest.options)) {
+    return [
+      import('./kubernetes.js').then((m) => m.checkKubernetesStack(stack, input.collectorImage)),
+      Promise.resolve([skip('engine', 'Container engine', 'a Kubernetes stack: kubectl applies it (`kubectl apply -k`), no local container engine runs it')]),
     ];
   }
   const servedLocally = import('./local-stack.js').then((m) => m.servedByLocalStack(stack.model, input.timeoutMs));

@@ -20,7 +20,7 @@ import {
 import { collectorConfigHostPath, isUnpinned, parseComposeServices, type ComposeService } from './compose.js';
 import { fail, info, pass, warn, type CheckResult } from './types.js';
 
-type Parsed = { ok: true; value: unknown } | { ok: false; error: string } | { ok: 'missing' };
+export type Parsed = { ok: true; value: unknown } | { ok: false; error: string } | { ok: 'missing' };
 
 async function readParsed(file: string): Promise<{ text?: string; parsed: Parsed }> {
   let text: string;
@@ -31,11 +31,13 @@ async function readParsed(file: string): Promise<{ text?: string; parsed: Parsed
     return { parsed: code === 'ENOENT' ? { ok: 'missing' } : { ok: false, error: `cannot be read (${code})` } };
   }
   if (/\.ya?ml$/i.test(file)) {
-    const { parseDocument } = await import('yaml');
-    const doc = parseDocument(text);
-    const first = doc.errors[0];
+    const { parseAllDocuments } = await import('yaml');
+    const docs = parseAllDocuments(text);
+    const first = Array.isArray(docs) ? docs.flatMap((doc) => doc.errors)[0] : undefined;
     if (first) return { text, parsed: { ok: false, error: `is not valid YAML: ${first.message.split('\n')[0]}` } };
-    return { text, parsed: { ok: true, value: doc.toJS() } };
+    // A Kubernetes manifest file holds several documents (`---`): its value is their list.
+    const values = Array.isArray(docs) ? docs.map((doc) => doc.toJS()) : [];
+    return { text, parsed: { ok: true, value: values.length <= 1 ? (values[0] ?? null) : values } };
   }
   if (/\.json$/i.test(file)) {
     try {
@@ -71,8 +73,8 @@ export interface StackFilesResult {
   checks: CheckResult[];
 }
 
-/** Checks of the stack's files. */
-export async function checkStackFiles(stack: FoundStack, imageFlag: string | undefined): Promise<StackFilesResult> {
+/** Every file the manifest lists: present, parseable, and whether it was edited since init wrote it. */
+export async function checkManifestFiles(stack: FoundStack): Promise<{ checks: CheckResult[]; read: Map<string, Parsed>; missing: string[] }> {
   const checks: CheckResult[] = [];
   const files = Object.keys(stack.manifest.files).sort();
   const read = new Map<string, Parsed>();
@@ -96,6 +98,13 @@ export async function checkStackFiles(stack: FoundStack, imageFlag: string | und
   }
   checks.push(...broken);
   if (edited.length > 0) checks.push(info('stack.edited', 'Edited since init', `${edited.sort().join(', ')} (init keeps your edits unless --force)`));
+  return { checks, read, missing };
+}
+
+/** Checks of the stack's files. */
+export async function checkStackFiles(stack: FoundStack, imageFlag: string | undefined): Promise<StackFilesResult> {
+  const { checks, read, missing } = await checkManifestFiles(stack);
+  const rewrite = `loom-otel init --dir ${stack.dir}`;
 
   // The compose file (also one that was there before init, which the manifest does not list): every
   // part's service, images pinned, and the collector service it runs.

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ActionError, InterruptedError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { mark } from '../output/style.js';
+import { kubectlInstead } from '../stack/kubernetes.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { oneOf } from './parse.js';
 
@@ -40,6 +41,8 @@ async function runDown(options: Record<string, unknown>, command: Command): Prom
       'Point --dir at the stack directory that `loom-otel up` (or `up --local`) started.',
     );
   }
+  const refusal = kubectlInstead('down', stack.manifest.options, where);
+  if (refusal) throw refusal;
   const engine = await detectEngine(engineChoice);
   await ensureEngineRunning(engine);
   const project = composeProject(engine, dir);

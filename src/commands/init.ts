@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_STACK_DIR } from '../stack/manifest.js';
-import { DEFAULT_HOST_PORTS, PORT_DESCRIPTIONS, PORT_FLAGS, type PortRole } from '../stack/model.js';
+import { DEFAULT_HOST_PORTS, PORT_DESCRIPTIONS, PORT_FLAGS, STACK_TARGETS, type PortRole } from '../stack/model.js';
 
 /** `--otlp-grpc-port` -> `otlpGrpcPort`, the key commander stores the value under. */
 function optionKey(flag: string): string {
@@ -16,8 +16,15 @@ export function defineInit(command: Command): void {
     .option('--no-grafana', 'leave Grafana out')
     // The positive forms put a part back into a stack whose manifest recorded it as left out.
     .option('--jaeger', 'include Jaeger (default; overrides a recorded --no-jaeger)')
-    .option('--prometheus', 'include Prometheus (default)')
-    .option('--grafana', 'include Grafana (default)');
+    .option('--prometheus [mode]', 'include Prometheus (default); Kubernetes: deployment (ours) or operator (a ServiceMonitor for kube-prometheus-stack)')
+    .option('--grafana [mode]', 'include Grafana (default); Kubernetes: deployment (ours) or sidecar (labelled ConfigMaps for the Grafana chart)')
+    .option('--target <target>', 'compose (docker-compose.yml, default) or kubernetes (a Kustomize directory)')
+    .option('--namespace <name>', 'Kubernetes: namespace of the stack (default observability)')
+    .option('--collector <mode>', 'Kubernetes: deployment (ours, default) or operator (an OpenTelemetryCollector resource)')
+    .option('--prometheus-release <name>', 'Kubernetes, --prometheus operator: Helm release of kube-prometheus-stack (default kube-prometheus-stack)')
+    .option('--prometheus-namespace <name>', 'Kubernetes, --prometheus operator: namespace of kube-prometheus-stack (default monitoring)')
+    .option('--helm-values', 'Kubernetes: also write values.yaml for the opentelemetry-collector Helm chart')
+    .option('--no-helm-values', 'Kubernetes: stop writing values.yaml');
   for (const [role, flag] of Object.entries(PORT_FLAGS) as [PortRole, string][]) {
     command.option(`${flag} <port>`, `host port for ${PORT_DESCRIPTIONS[role]} (default ${DEFAULT_HOST_PORTS[role]})`);
   }
@@ -38,13 +45,14 @@ edited since init wrote them are left alone (exit 1) unless --force.
 Examples:
   loom-otel init --yes                          defaults into ./${DEFAULT_STACK_DIR}
   loom-otel init --no-jaeger --grafana-port 3001
-  loom-otel init --check                        in CI: fail when the stack drifted`,
+  loom-otel init --check                        in CI: fail when the stack drifted
+  loom-otel init --target kubernetes --dir k8s  a Kustomize directory: kubectl apply -k k8s`,
     )
     .action(runInit);
 }
 
 async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<void> {
-  const [{ createOutputContext }, { parseNumber, parsePort }, { ExitCode }, options, scaffold, write, manifest] = await Promise.all([
+  const [{ createOutputContext }, { oneOf, parseNumber, parsePort }, { ExitCode }, options, scaffold, write, manifest, kubernetes] = await Promise.all([
     import('../output/context.js'),
     import('./parse.js'),
     import('../errors.js'),
@@ -52,6 +60,7 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
     import('../stack/scaffold.js'),
     import('../stack/write.js'),
     import('../stack/manifest.js'),
+    import('../stack/kubernetes.js'),
   ]);
   const ctx = createOutputContext(cmd.optsWithGlobals());
   const fromCli = (key: string) => cmd.getOptionValueSource(key) === 'cli';
@@ -63,12 +72,26 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
     const value = string(optionKey(flag));
     if (value !== undefined) ports[role] = parsePort(flag, value);
   }
+  // --prometheus and --grafana take an optional mode (Kubernetes): the flag alone only puts the part back.
+  const mode = <T extends string>(key: string, allowed: readonly T[]) => (string(key) === undefined ? undefined : oneOf(`--${key}`, string(key) as string, allowed));
+  const target = string('target') === undefined ? undefined : oneOf('--target', string('target') as string, STACK_TARGETS);
+  const kubernetesOverrides = {
+    namespace: string('namespace'),
+    collector: mode('collector', kubernetes.COLLECTOR_MODES),
+    prometheus: mode('prometheus', kubernetes.PROMETHEUS_MODES),
+    prometheusRelease: string('prometheusRelease'),
+    prometheusNamespace: string('prometheusNamespace'),
+    grafana: mode('grafana', kubernetes.GRAFANA_MODES),
+    helmValues: fromCli('helmValues') ? flags.helmValues === true : undefined,
+  };
   const overrides = {
+    target,
+    kubernetes: kubernetesOverrides,
     name: string('name'),
     parts: {
       jaeger: fromCli('jaeger') ? flags.jaeger === true : undefined,
-      prometheus: fromCli('prometheus') ? flags.prometheus === true : undefined,
-      grafana: fromCli('grafana') ? flags.grafana === true : undefined,
+      prometheus: fromCli('prometheus') ? flags.prometheus !== false : undefined,
+      grafana: fromCli('grafana') ? flags.grafana !== false : undefined,
     },
     ports,
     expose: fromCli('expose') ? flags.expose === true : undefined,
@@ -84,7 +107,8 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
   const existing = await scaffold.loadExistingStack(dir, force && !check);
   let chosen = options.resolveOptions(scaffold.baseOptions(existing), overrides);
 
-  if (ctx.interactive && !check) {
+  // The questions are about host ports and interfaces: a Kubernetes stack takes its choices from flags.
+  if (ctx.interactive && !check && chosen.target !== 'kubernetes') {
     const { askForOptions } = await import('../stack/prompts.js');
     ctx.out(ctx.style.bold(`loom-otel init: ${dir}`));
     const answers = await askForOptions(chosen, {
@@ -139,24 +163,14 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
       files: plan.files.map((f) => ({ path: f.path, action: f.action })),
       urls: Object.fromEntries(rendering.model.parts.filter((p) => p.uiUrl).map((p) => [p.name, p.uiUrl])),
       otlp: rendering.model.otlp,
+      ...(chosen.target === 'kubernetes' ? { clusterOtlpEndpoint: kubernetes.inClusterOtlpEndpoint(rendering.model) } : {}),
       warnings,
     });
   } else {
-    const [{ agentEnvironment, exportLines, userShell }, { invokedAs }, { formatTable }] = await Promise.all([
-      import('../stack/agent-env.js'),
-      import('../output/invocation.js'),
-      import('./stack-output.js'),
-    ]);
     printSummary(ctx, dir, plan.files, warnings);
-    const { model } = rendering;
-    const urls = model.parts.filter((p) => p.uiUrl).map((p) => [p.service, p.uiUrl ?? '']);
-    if (model.dashboardUrl) urls.push(['dashboard', `${model.dashboardUrl}  (login in ${dir}/.env)`]);
-    ctx.out(`${ctx.style.bold('Next:')} ${invokedAs()} up --dir ${dir}   starts it and waits until every part is healthy`);
-    ctx.out();
-    for (const line of formatTable(urls)) ctx.out(line);
-    ctx.out();
-    ctx.out('Point a Loom agent on this machine at it:');
-    for (const line of exportLines(agentEnvironment(model), userShell())) ctx.out(`  ${line}`);
+    const clusterEndpoint = kubernetes.inClusterOtlpEndpoint(rendering.model);
+    if (clusterEndpoint) printKubernetesNext(ctx, dir, clusterEndpoint);
+    else await printComposeNext(ctx, dir, rendering.model);
   }
   const foreign = kept.filter((f) => f.action === 'keep-edited' && f.foreign).map((f) => f.path);
   const edited = kept.filter((f) => f.action === 'keep-edited' && !f.foreign).map((f) => f.path);
@@ -203,4 +217,28 @@ function printSummary(ctx: Ctx, dir: string, files: Planned[], warnings: string[
   }
   for (const warning of warnings) ctx.err(`${style.yellow('Note:')} ${warning}`);
   ctx.out();
+}
+
+/** A Kubernetes stack is applied with kubectl; its agents run in the cluster. */
+function printKubernetesNext(ctx: Ctx, dir: string, clusterEndpoint: string): void {
+  ctx.out(`${ctx.style.bold('Next:')} kubectl apply -k ${dir}   applies it to the cluster kubectl points at`);
+  ctx.out();
+  ctx.out(`Point a Loom agent in the cluster at it: OTEL_EXPORTER_OTLP_ENDPOINT=${clusterEndpoint}`);
+  ctx.out(`${dir}/README.md shows the port-forwards that let send-test-trace and doctor reach it from here.`);
+}
+
+async function printComposeNext(ctx: Ctx, dir: string, model: import('../stack/model.js').StackModel): Promise<void> {
+  const [{ agentEnvironment, exportLines, userShell }, { invokedAs }, { formatTable }] = await Promise.all([
+    import('../stack/agent-env.js'),
+    import('../output/invocation.js'),
+    import('./stack-output.js'),
+  ]);
+  const urls = model.parts.filter((p) => p.uiUrl).map((p) => [p.service, p.uiUrl ?? '']);
+  if (model.dashboardUrl) urls.push(['dashboard', `${model.dashboardUrl}  (login in ${dir}/.env)`]);
+  ctx.out(`${ctx.style.bold('Next:')} ${invokedAs()} up --dir ${dir}   starts it and waits until every part is healthy`);
+  ctx.out();
+  for (const line of formatTable(urls)) ctx.out(line);
+  ctx.out();
+  ctx.out('Point a Loom agent on this machine at it:');
+  for (const line of exportLines(agentEnvironment(model), userShell())) ctx.out(`  ${line}`);
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ActionError, ExitCode } from '../errors.js';
 import { createOutputContext, type GlobalFlags } from '../output/context.js';
 import { mark } from '../output/style.js';
+import { kubectlInstead } from '../stack/kubernetes.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { oneOf } from './parse.js';
 
@@ -53,6 +54,9 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
       'Run `loom-otel up --local` (no Docker), or `loom-otel init` and `loom-otel up`; or point --dir at the stack directory.',
     );
   }
+  // A Kubernetes stack runs in a cluster, unless an up --local serves it here (as down stops that one).
+  const refusal = local ? undefined : kubectlInstead('status', found!.manifest.options, displayDir(dir));
+  if (refusal) throw refusal;
   // A running up --local's own ports win over the manifest's: it may have been started with port flags.
   const { buildStackModel, DEFAULT_OPTIONS } = await import('../stack/model.js');
   const stackOptions = found?.manifest.options ?? DEFAULT_OPTIONS;

@@ -5,6 +5,7 @@ import { createOutputContext, type GlobalFlags, type OutputContext } from '../ou
 import { redact } from '../output/redact.js';
 import { mark } from '../output/style.js';
 import { escapeControl } from '../output/terminal-safe.js';
+import { kubectlInstead } from '../stack/kubernetes.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { LOCAL_LIMIT_FLAGS } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
@@ -69,6 +70,9 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const dir = stackDir(options.dir as string | undefined);
 
   let stack = await findStack(dir);
+  // A Kubernetes stack is applied with kubectl: refused before any engine is asked about.
+  const refusal = stack && kubectlInstead('up', stack.manifest.options, dir);
+  if (refusal) throw refusal;
   let checkedEngine: Engine | undefined;
   if (!stack) {
     // A stack is written only where it can start: no engine, no files (the error suggests up --local).

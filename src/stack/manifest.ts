@@ -8,9 +8,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ActionError, UsageError } from '../errors.js';
 import { stackPathProblem } from './confine.js';
-import { buildStackModel, type StackModel, type StackOptions } from './model.js';
+import { COLLECTOR_MODES, dnsLabelProblem, GRAFANA_MODES, PROMETHEUS_MODES } from './kubernetes.js';
+import { buildStackModel, STACK_TARGETS, type KubernetesOptions, type StackModel, type StackOptions } from './model.js';
 import { composeNameProblem, environmentProblem, portProblem, samplingProblem } from './options.js';
-import { boolean, literal, number, object, optional, record, string, type Infer, type Schema, type SchemaIssue } from './schema.js';
+import { boolean, literal, number, object, oneOf, optional, record, string, type Infer, type Schema, type SchemaIssue } from './schema.js';
 
 export const MANIFEST_FILE = 'loom-otel.json';
 export const DEFAULT_STACK_DIR = 'observability';
@@ -18,12 +19,25 @@ export const MANIFEST_VERSION = 1;
 
 const port = () => number('a whole number from 1 to 65535', portProblem);
 
+/** `options.kubernetes`: written with every field filled in, so none is optional. */
+const KUBERNETES_SCHEMA: Schema<KubernetesOptions> = object({
+  namespace: string('a Kubernetes name', (value) => dnsLabelProblem(value)),
+  collector: oneOf(...COLLECTOR_MODES),
+  prometheus: oneOf(...PROMETHEUS_MODES),
+  prometheusRelease: string('a Helm release name', (value) => dnsLabelProblem(value, 53)),
+  prometheusNamespace: string('a Kubernetes name', (value) => dnsLabelProblem(value)),
+  grafana: oneOf(...GRAFANA_MODES),
+  helmValues: boolean(),
+});
+
 /**
  * The schema of `options`: every field a user chooses. Typed against StackOptions, so a field added
  * there fails to compile until it is added here. A field older manifests lack is `optional(schema,
  * default)`, e.g. `target: optional(oneOf('compose', 'kubernetes'), 'compose')`.
  */
 const OPTIONS_SCHEMA: Schema<StackOptions> = object({
+  target: optional(oneOf(...STACK_TARGETS), 'compose'),
+  kubernetes: optional<KubernetesOptions | undefined>(KUBERNETES_SCHEMA, undefined),
   name: string('a Compose project name', composeNameProblem),
   parts: object({ jaeger: boolean(), prometheus: boolean(), grafana: boolean() }),
   ports: object({

@@ -85,8 +85,33 @@ export const PORT_OWNER: Readonly<Record<PortRole, PartName>> = {
 export type LocalPortRole = Extract<PortRole, 'otlpGrpc' | 'otlpHttp' | 'jaegerUi' | 'collectorMetrics' | 'collectorHealth'>;
 export const LOCAL_PORT_ROLES: readonly LocalPortRole[] = ['otlpGrpc', 'otlpHttp', 'jaegerUi', 'collectorMetrics', 'collectorHealth'];
 
+/** Where the stack runs: Docker Compose on one machine, or a Kustomize directory for Kubernetes. */
+export type StackTarget = 'compose' | 'kubernetes';
+export const STACK_TARGETS: readonly StackTarget[] = ['compose', 'kubernetes'];
+
+/** The Kubernetes target's choices (see src/stack/kubernetes.ts). */
+export interface KubernetesOptions {
+  namespace: string;
+  /** Our collector Deployment, or an OpenTelemetry Operator `OpenTelemetryCollector`. */
+  collector: 'deployment' | 'operator';
+  /** Our Prometheus, or a ServiceMonitor for a kube-prometheus-stack installation. */
+  prometheus: 'deployment' | 'operator';
+  /** kube-prometheus-stack's Helm release: the `release` label its Prometheus selects ServiceMonitors by. */
+  prometheusRelease: string;
+  /** Namespace of kube-prometheus-stack's Prometheus (its `prometheus-operated` Service), for Jaeger and Grafana. */
+  prometheusNamespace: string;
+  /** Our Grafana, or labelled ConfigMaps for the Grafana chart's sidecar. */
+  grafana: 'deployment' | 'sidecar';
+  /** Also write values.yaml for the official opentelemetry-collector Helm chart. */
+  helmValues: boolean;
+}
+
 /** Everything a user chooses in `init`. Recorded in the stack manifest; the same options render the same files. */
 export interface StackOptions {
+  /** Absent in manifests written before targets existed: those are compose stacks. */
+  target?: StackTarget;
+  /** Set when target is kubernetes. */
+  kubernetes?: KubernetesOptions;
   /** Compose project name (`name:`), also the prefix of container and volume names. */
   name: string;
   parts: Record<OptionalPartName, boolean>;
@@ -103,6 +128,7 @@ export interface StackOptions {
 export const DEPLOYMENT_ENV_VAR = 'DEPLOYMENT_ENV';
 
 export const DEFAULT_OPTIONS: Readonly<StackOptions> = {
+  target: 'compose',
   name: 'loom-observability',
   parts: { jaeger: true, prometheus: true, grafana: true },
   ports: { ...DEFAULT_HOST_PORTS },
@@ -110,6 +136,10 @@ export const DEFAULT_OPTIONS: Readonly<StackOptions> = {
   environment: 'development',
   samplingPercent: 100,
 };
+
+export function stackTarget(options: Pick<StackOptions, 'target'>): StackTarget {
+  return options.target ?? 'compose';
+}
 
 /** Compose service names: also the host names parts use to reach each other on the compose network. */
 export const SERVICE_NAMES: Readonly<Record<PartName, string>> = {

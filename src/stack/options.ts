@@ -4,12 +4,15 @@
  * that names the flag and the fix, so bad input ends with exit 2 before anything is written.
  */
 import { UsageError } from '../errors.js';
+import { DEFAULT_KUBERNETES_OPTIONS, dnsLabelProblem } from './kubernetes.js';
 import {
   DEFAULT_OPTIONS,
   isPartEnabled,
   PORT_FLAGS,
   PORT_OWNER,
   type HostPorts,
+  type KubernetesOptions,
+  type StackTarget,
   type OptionalPartName,
   type PortRole,
   type StackOptions,
@@ -17,6 +20,8 @@ import {
 
 /** What the command line (or the prompts) said; undefined means "not given". */
 export interface OptionOverrides {
+  target?: StackTarget;
+  kubernetes?: Partial<KubernetesOptions>;
   name?: string;
   parts?: Partial<Record<OptionalPartName, boolean>>;
   ports?: Partial<HostPorts>;
@@ -82,7 +87,19 @@ export function portClashes(options: Pick<StackOptions, 'parts' | 'ports'>): str
 
 /** Merges overrides over a base and validates the result as a whole. */
 export function resolveOptions(base: StackOptions, overrides: OptionOverrides): StackOptions {
+  const target = overrides.target ?? base.target ?? 'compose';
+  const kubernetesFlags = Object.keys(definedOnly(overrides.kubernetes ?? {}));
+  if (target !== 'kubernetes' && kubernetesFlags.length > 0) {
+    throw new UsageError(
+      `${kubernetesFlags.map((key) => KUBERNETES_FLAGS[key as keyof KubernetesOptions]).join(', ')} only apply to Kubernetes stacks.`,
+      'Add --target kubernetes, or leave those flags out.',
+    );
+  }
   const options: StackOptions = {
+    target,
+    ...(target === 'kubernetes'
+      ? { kubernetes: { ...DEFAULT_KUBERNETES_OPTIONS, ...base.kubernetes, ...definedOnly(overrides.kubernetes ?? {}) } }
+      : {}),
     name: overrides.name ?? base.name,
     parts: { ...base.parts, ...definedOnly(overrides.parts ?? {}) },
     ports: { ...base.ports, ...definedOnly(overrides.ports ?? {}) },
@@ -94,7 +111,27 @@ export function resolveOptions(base: StackOptions, overrides: OptionOverrides): 
   return options;
 }
 
+/** The flag that sets each Kubernetes option, for messages. */
+export const KUBERNETES_FLAGS: Readonly<Record<keyof KubernetesOptions, string>> = {
+  namespace: '--namespace',
+  collector: '--collector',
+  prometheus: '--prometheus',
+  prometheusRelease: '--prometheus-release',
+  prometheusNamespace: '--prometheus-namespace',
+  grafana: '--grafana',
+  helmValues: '--helm-values',
+};
+
 export function validateOptions(options: StackOptions): void {
+  if (options.kubernetes) {
+    const namespace = dnsLabelProblem(options.kubernetes.namespace);
+    if (namespace) throw new UsageError(`--namespace: ${namespace}`, 'For example --namespace observability.');
+    // Helm keeps release names to 53 characters.
+    const release = dnsLabelProblem(options.kubernetes.prometheusRelease, 53);
+    if (release) throw new UsageError(`--prometheus-release: ${release}`, 'Give the Helm release name of your kube-prometheus-stack, e.g. --prometheus-release kube-prometheus-stack.');
+    const prometheusNamespace = dnsLabelProblem(options.kubernetes.prometheusNamespace);
+    if (prometheusNamespace) throw new UsageError(`--prometheus-namespace: ${prometheusNamespace}`, 'Give the namespace kube-prometheus-stack runs in, e.g. --prometheus-namespace monitoring.');
+  }
   const nameProblem = composeNameProblem(options.name);
   if (nameProblem) throw new UsageError(`--name: ${nameProblem}`, 'Give --name a lowercase name such as "loom-observability".');
   const envProblem = environmentProblem(options.environment);

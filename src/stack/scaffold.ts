@@ -11,6 +11,8 @@ import { buildStackModel, type StackModel, type StackOptions } from './model.js'
 import { defaultOptions } from './options.js';
 import { ENV_FILE, generatePassword, passwordFromEnvFile } from './render/env.js';
 import { renderStack, type GeneratedFile } from './render/index.js';
+import { GRAFANA_SECRET_FILE, passwordFromSecretFile } from './render/kubernetes.js';
+import { isKubernetes } from './kubernetes.js';
 import { findDrift, planWrite, readIfExists, type DriftedFile, type FilePlan } from './write.js';
 
 export interface ExistingStack {
@@ -61,8 +63,12 @@ export interface Rendering {
 export async function renderInMemory(dir: string, options: StackOptions): Promise<Rendering> {
   const model = buildStackModel(options);
   const envText = await readIfExists(dir, ENV_FILE);
-  // A password already in .env stays there even while Grafana is left out: Grafana's data volume keeps it.
-  const kept = envText === undefined ? undefined : passwordFromEnvFile(envText);
+  const secretText = await readIfExists(dir, GRAFANA_SECRET_FILE);
+  const fromEnv = envText === undefined ? undefined : passwordFromEnvFile(envText);
+  const fromSecret = secretText === undefined ? undefined : passwordFromSecretFile(secretText);
+  // Either file may hold it: a stack moved between targets keeps its Grafana login. A kept password stays
+  // even while Grafana is left out: Grafana's data volume keeps it.
+  const kept = isKubernetes(options) ? (fromSecret ?? fromEnv) : (fromEnv ?? fromSecret);
   const grafanaPassword = kept ?? (options.parts.grafana ? generatePassword() : undefined);
   return { model, files: renderStack(model, { grafanaPassword }) };
 }

@@ -9,6 +9,7 @@ import { chmod, lstat, readdir, readFile, rename, rm, rmdir, writeFile } from 'n
 import path from 'node:path';
 import { ActionError, CliError, InterruptedError } from '../errors.js';
 import { createInsideStack, createStackDirectory, insideStack, refuseLinks } from './confine.js';
+import { MASK } from '../output/redact.js';
 import { MANIFEST_FILE, serializeManifest, sha256, type StackManifest } from './manifest.js';
 import type { GeneratedFile } from './render/index.js';
 
@@ -241,10 +242,20 @@ export async function findDrift(dir: string, files: readonly GeneratedFile[], ma
     else if (current !== file.content) {
       const recorded = manifest.files[file.path];
       const reason = recorded === undefined ? 'foreign' : sha256(current) === recorded ? 'outdated' : 'edited';
-      drifted.push({ path: file.path, reason, diff: await unifiedDiff(file.path, current, file.content) });
+      const secret = (file.mode & 0o077) === 0;
+      const diff = secret ? await unifiedDiff(file.path, hideSecretValues(current), hideSecretValues(file.content)) : await unifiedDiff(file.path, current, file.content);
+      drifted.push({ path: file.path, reason, diff });
     }
   }
   return drifted;
+}
+
+/** `GF_SECURITY_ADMIN_PASSWORD=...` (.env) or `GF_SECURITY_ADMIN_PASSWORD: ...` (a Secret's stringData). */
+const SECRET_ASSIGNMENT = /^(\s*[A-Za-z0-9_]*(?:PASSWORD|SECRET|TOKEN)[A-Za-z0-9_]*\s*[=:][ \t]*)\S.*$/gim;
+
+/** A diff of a secret file goes to a terminal, a CI log or a saved patch: its values are masked on both sides. */
+function hideSecretValues(text: string): string {
+  return text.replace(SECRET_ASSIGNMENT, `$1${MASK}`);
 }
 
 async function unifiedDiff(relative: string, current: string, generated: string): Promise<string> {

@@ -3,6 +3,7 @@
  * was checked against the component sources of that release; the spanmetrics names come from
  * ../spanmetrics.ts so the dashboard and the checks read the same contract.
  */
+import { collectorMemoryLimiter, isKubernetes, KUBERNETES_RESOURCES } from '../kubernetes.js';
 import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, SERVICE_NAMES, type StackModel } from '../model.js';
 import {
   ENVIRONMENT_ATTRIBUTES,
@@ -114,7 +115,8 @@ export function buildCollectorConfig(model: StackModel): Record<string, unknown>
       },
     },
     processors: {
-      memory_limiter: { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 },
+      // On Kubernetes the limits come from the Deployment's memory limit; in a compose container, from its memory.
+      memory_limiter: isKubernetes(options) ? collectorMemoryLimiter() : { check_interval: '1s', limit_percentage: 80, spike_limit_percentage: 25 },
       resource: {
         // Both names of the environment: a copy of whichever the agent set, else DEPLOYMENT_ENV or the default.
         attributes: [
@@ -165,14 +167,20 @@ export function buildCollectorConfig(model: StackModel): Record<string, unknown>
 
 export function renderCollectorConfig(model: StackModel): string {
   const { options } = model;
+  const kube = isKubernetes(options);
   const comments: KeyComment[] = [
     [['extensions'], 'health_check answers GET / with 200 while the collector runs (used by `loom-otel up` and `doctor`).\nInside a container it must listen on 0.0.0.0: since v0.104 the default is localhost.'],
     [['receivers'], 'OTLP in: gRPC on 4317 (what Loom agents use) and HTTP on 4318 (/v1/traces, /v1/metrics).'],
     [['processors'], 'Processors run in the order a pipeline lists them.'],
-    [['processors', 'memory_limiter'], 'Refuses data before the container runs out of memory (first in every pipeline).'],
+    [
+      ['processors', 'memory_limiter'],
+      kube
+        ? `Refuses data before the pod reaches its ${KUBERNETES_RESOURCES.collector.limits.memoryMiB}Mi memory limit (first in every pipeline): 80% of it, spikes 25%.`
+        : 'Refuses data before the container runs out of memory (first in every pipeline).',
+    ],
     [
       ['processors', 'resource'],
-      `Gives every resource both deployment.environment and deployment.environment.name (the semantic\nconventions' newer name): a copy of whichever the agent set, else ${DEPLOYMENT_ENV_VAR} (docker-compose.yml), else "${options.environment}".\nAlso copies service.name to ${SERVICE_NAME_COPY}: Jaeger keeps that as a process tag (service.name itself becomes the\nprocess's service), which Grafana's "metrics for this span" links need to select the span's service.`,
+      `Gives every resource both deployment.environment and deployment.environment.name (the semantic\nconventions' newer name): a copy of whichever the agent set, else ${DEPLOYMENT_ENV_VAR} (${kube ? "the Deployment's env" : 'docker-compose.yml'}), else "${options.environment}".\nAlso copies service.name to ${SERVICE_NAME_COPY}: Jaeger keeps that as a process tag (service.name itself becomes the\nprocess's service), which Grafana's "metrics for this span" links need to select the span's service.`,
     ],
     [['processors', 'batch'], 'Groups data into batches before export (last in every pipeline).'],
     [
@@ -192,14 +200,17 @@ export function renderCollectorConfig(model: StackModel): string {
       ['exporters', 'prometheus'],
       `Serves the span metrics, the token counters and the application metrics for Prometheus to scrape on\n:${CONTAINER_PORTS.collectorMetrics}/metrics. Every series also gets job (service.namespace/service.name), instance\n(service.instance.id) and otel_scope_name/_version/_schema_url; other resource attributes go to target_info.`,
     ],
-    [['exporters', 'debug'], 'Logs one line per batch: `docker compose logs otel-collector` shows that data arrives.'],
+    [['exporters', 'debug'], `Logs one line per batch: \`${kube ? `kubectl logs deploy/${SERVICE_NAMES.collector}` : `docker compose logs ${SERVICE_NAMES.collector}`}\` shows that data arrives.`],
     [['service', 'telemetry'], `The collector's own metrics on :${CONTAINER_PORTS.collectorSelfMetrics}/metrics (scraped by Prometheus).`],
     [
       ['service', 'pipelines'],
       `A component does nothing unless a pipeline names it. Each connector is an exporter of the traces\npipeline and the receiver of its metrics pipeline.`,
     ],
   ];
-  if (model.has('jaeger')) comments.push([['exporters', JAEGER_EXPORTER], 'Sends traces to Jaeger over OTLP/gRPC on the compose network (plaintext inside it).']);
+  if (model.has('jaeger')) {
+    const path = kube ? 'to the jaeger Service in this namespace (plaintext inside the cluster)' : 'on the compose network (plaintext inside it)';
+    comments.push([['exporters', JAEGER_EXPORTER], `Sends traces to Jaeger over OTLP/gRPC ${path}.`]);
+  }
   if (samplesJaegerTraces(model)) {
     comments.push([
       ['processors', 'probabilistic_sampler'],

@@ -26,6 +26,15 @@ function wgetHealthcheck(url: string) {
   return { test: ['CMD', 'wget', '-q', '--spider', url], interval: '10s', timeout: '5s', retries: 6, start_period: '20s' };
 }
 
+/** Grafana's settings besides the login: no sign-up, no anonymous access, the Loom dashboard as home. */
+export function grafanaEnvironment(model: StackModel): Record<string, string> {
+  return {
+    GF_USERS_ALLOW_SIGN_UP: 'false',
+    GF_AUTH_ANONYMOUS_ENABLED: 'false',
+    ...(model.has('prometheus') ? { GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: `${GRAFANA_DASHBOARDS_PATH}/${path.posix.basename(GRAFANA_DASHBOARD_FILE)}` } : {}),
+  };
+}
+
 export function buildCompose(model: StackModel): Record<string, unknown> {
   const services: Record<string, unknown> = {};
   const collector = model.part('collector');
@@ -66,11 +75,7 @@ export function buildCompose(model: StackModel): Record<string, unknown> {
     services[grafana.service] = {
       image: grafana.image,
       env_file: [ENV_FILE],
-      environment: {
-        GF_USERS_ALLOW_SIGN_UP: 'false',
-        GF_AUTH_ANONYMOUS_ENABLED: 'false',
-        ...(dashboards ? { GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: `${GRAFANA_DASHBOARDS_PATH}/${path.posix.basename(GRAFANA_DASHBOARD_FILE)}` } : {}),
-      },
+      environment: grafanaEnvironment(model),
       volumes: [
         ...grafanaProvisioningFolders(model).map((folder) => `./${folder}:${GRAFANA_PROVISIONING_PATH}/${path.posix.basename(folder)}:ro`),
         ...(dashboards ? [`./grafana/dashboards:${GRAFANA_DASHBOARDS_PATH}:ro`] : []),

@@ -16,8 +16,10 @@ import {
   renderDatasources,
 } from './grafana.js';
 import { JAEGER_CONFIG_FILE, renderJaegerConfig } from './jaeger.js';
+import { isKubernetes, kubernetesOptions } from '../kubernetes.js';
+import { GRAFANA_SECRET_FILE, HELM_VALUES_FILE, kubernetesManifests, renderHelmValues, KUSTOMIZATION_FILE, renderKubernetesGitignore, renderKustomization, renderManifestFile } from './kubernetes.js';
 import { PROMETHEUS_CONFIG_FILE, renderPrometheusConfig } from './prometheus.js';
-import { README_FILE, renderReadme, type FileEntry } from './readme.js';
+import { README_FILE, renderKubernetesReadme, renderReadme, type FileEntry } from './readme.js';
 
 export interface GeneratedFile extends FileEntry {
   /** Path relative to the stack directory, with '/' separators. */
@@ -32,8 +34,12 @@ export interface StackSecrets {
   grafanaPassword: string | undefined;
 }
 
+const file = (path: string, purpose: string, content: string, mode = 0o644): GeneratedFile => ({ path, purpose, content, mode });
+const MANIFEST_ENTRY: FileEntry = { path: MANIFEST_FILE, purpose: 'the options of this stack and a digest of each file, read by loom-otel' };
+const README_ENTRY: FileEntry = { path: README_FILE, purpose: 'this file' };
+
 export function renderStack(model: StackModel, secrets: StackSecrets): GeneratedFile[] {
-  const file = (path: string, purpose: string, content: string, mode = 0o644): GeneratedFile => ({ path, purpose, content, mode });
+  if (isKubernetes(model.options)) return renderKubernetesStack(model, secrets);
   const files: GeneratedFile[] = [
     file(COMPOSE_FILE, 'the services, their pinned images, ports and volumes', renderCompose(model)),
     file(COLLECTOR_CONFIG_FILE, 'the collector: OTLP receivers, processors, span metrics, LLM token counters, exporters and pipelines', renderCollectorConfig(model)),
@@ -51,8 +57,21 @@ export function renderStack(model: StackModel, secrets: StackSecrets): Generated
     file(ENV_FILE, 'the Grafana admin login and DEPLOYMENT_ENV (secret: mode 0600, ignored by git)', renderEnvFile(model, secrets.grafanaPassword), ENV_FILE_MODE),
     file(GITIGNORE_FILE, `keeps ${ENV_FILE} out of git`, renderGitignore()),
   );
-  const readme: FileEntry = { path: README_FILE, purpose: 'this file' };
-  const manifest: FileEntry = { path: MANIFEST_FILE, purpose: 'the options of this stack and a digest of each file, read by loom-otel' };
-  files.push(file(README_FILE, readme.purpose, renderReadme(model, [...files, readme, manifest])));
+  files.push(file(README_FILE, README_ENTRY.purpose, renderReadme(model, [...files, README_ENTRY, MANIFEST_ENTRY])));
+  return files;
+}
+
+/** `--target kubernetes`: a Kustomize directory (`kubectl apply -k`), from the same model. */
+function renderKubernetesStack(model: StackModel, secrets: StackSecrets): GeneratedFile[] {
+  const manifests = kubernetesManifests(model, secrets.grafanaPassword);
+  const files: GeneratedFile[] = [
+    file(KUSTOMIZATION_FILE, 'ties the manifests together: `kubectl apply -k` applies this directory', renderKustomization(model, manifests)),
+    ...manifests.map((m) => file(m.path, m.purpose, renderManifestFile(m), m.mode)),
+  ];
+  if (kubernetesOptions(model.options)?.helmValues) {
+    files.push(file(HELM_VALUES_FILE, 'values for the opentelemetry-collector Helm chart (not part of the kustomization)', renderHelmValues(model)));
+  }
+  files.push(file(GITIGNORE_FILE, `keeps ${GRAFANA_SECRET_FILE} out of git`, renderKubernetesGitignore()));
+  files.push(file(README_FILE, README_ENTRY.purpose, renderKubernetesReadme(model, [...files, README_ENTRY, MANIFEST_ENTRY])));
   return files;
 }

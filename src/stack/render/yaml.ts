@@ -13,6 +13,8 @@ export interface YamlRenderOptions {
   comments?: readonly KeyComment[];
   /** Write short lists of scalars inline (`[otlp, batch]`), as collector configs usually do. */
   inlineScalarLists?: boolean;
+  /** A blank line between top-level blocks (default true); Kubernetes manifests read better without. */
+  blankLines?: boolean;
 }
 
 /** A string that must be double-quoted (e.g. compose port mappings, which YAML 1.1 could misread). */
@@ -25,7 +27,7 @@ export function quoted(value: string): Scalar<string> {
 export function renderYaml(value: unknown, options: YamlRenderOptions = {}): string {
   const doc = new Document(value);
   if (options.header) doc.commentBefore = asComment(options.header);
-  if (isMap(doc.contents)) {
+  if (isMap(doc.contents) && options.blankLines !== false) {
     // A blank line between top-level blocks, so each block and its comment read as a unit.
     doc.contents.items.forEach((pair, index) => {
       if (index > 0 && isScalar(pair.key)) pair.key.spaceBefore = true;
