@@ -6,7 +6,7 @@
 /** Images, pinned to exact tags (never `latest`). Update them here and nowhere else. */
 export const IMAGES = {
   collector: 'otel/opentelemetry-collector-contrib:0.159.0',
-  jaeger: 'jaegertracing/jaeger:2.15.0',
+  jaeger: 'jaegertracing/jaeger:2.13.0',
   prometheus: 'prom/prometheus:v3.13.1',
   grafana: 'grafana/grafana:12.2.1',
 } as const;
