@@ -60,7 +60,7 @@ describe('doctor --collector-config: the seed example', () => {
 });
 
 describe('doctor --collector-config: faults in any config', () => {
-  it('spanmetrics on the core image, with the contrib image as the fix; fine on contrib', async () => {
+  it('spanmetrics on the core image, with the contrib image as the fix; accepted on contrib, as a deprecated name', async () => {
     const yaml = `receivers:
   otlp:
     protocols:
@@ -83,8 +83,47 @@ service:
     expect(core.check('collector.missing.connectors.spanmetrics')).toMatchObject({ status: 'fail' });
     expect(core.check('collector.missing.connectors.spanmetrics')?.fix).toContain('otel/opentelemetry-collector-contrib:0.159.0');
     const contrib = await lintYaml('spanmetrics.yaml', yaml, ['--collector-image', 'otel/opentelemetry-collector-contrib:0.159.0']);
-    expect(contrib.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
+    // The old name works (the collector starts) but warns at every start: a warning, with the new name.
+    const deprecated = contrib.check('collector.deprecated.connectors.spanmetrics');
+    expect(deprecated).toMatchObject({ status: 'warn' });
+    expect(deprecated?.detail).toContain('deprecated alias of "span_metrics"');
+    expect(deprecated?.fix).toContain('connectors.spanmetrics to span_metrics');
+    expect(contrib.check('collector.components')).toMatchObject({ status: 'pass' });
+    expect(contrib.checks.filter((c) => c.status === 'fail' || (c.status === 'warn' && c !== deprecated))).toEqual([]);
     expect(contrib.run.exitCode).toBe(0);
+    // With today's names it is clean.
+    const renamed = yaml.replaceAll('spanmetrics', 'span_metrics');
+    const current = await lintYaml('span_metrics.yaml', renamed, ['--collector-image', 'otel/opentelemetry-collector-contrib:0.159.0']);
+    expect(current.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
+  });
+
+  it('every deprecated alias is accepted with a warning naming its current name (otlp/jaeger keeps its suffix)', async () => {
+    const { check, run } = await lintYaml(
+      'aliases.yaml',
+      `receivers:
+  otlp: { protocols: { grpc: { endpoint: 0.0.0.0:4317 } } }
+processors:
+  deltatocumulative: {}
+connectors:
+  signaltometrics: { spans: [{ name: n, sum: { value: "1" } }] }
+exporters:
+  otlp/jaeger: { endpoint: jaeger:4317, tls: { insecure: true } }
+  otlphttp: { endpoint: http://example.com:4318 }
+  prometheus: { endpoint: 0.0.0.0:8889 }
+service:
+  pipelines:
+    traces: { receivers: [otlp], exporters: [otlp/jaeger, otlphttp, signaltometrics] }
+    metrics: { receivers: [signaltometrics], processors: [deltatocumulative], exporters: [prometheus] }
+`,
+      ['--collector-image', 'otel/opentelemetry-collector-contrib:0.159.0'],
+    );
+    expect(run.exitCode).toBe(0);
+    expect(check('collector.deprecated.exporters.otlp/jaeger')?.fix).toContain('exporters.otlp/jaeger to otlp_grpc/jaeger');
+    expect(check('collector.deprecated.exporters.otlphttp')?.detail).toContain('"otlp_http"');
+    expect(check('collector.deprecated.connectors.signaltometrics')?.detail).toContain('"signal_to_metrics"');
+    expect(check('collector.deprecated.processors.deltatocumulative')?.detail).toContain('"delta_to_cumulative"');
+    // The otlp receiver is not renamed.
+    expect(check('collector.deprecated.receivers.otlp')).toBeUndefined();
   });
 
   it('a typo in a pipeline: undefined component (with "did you mean"), and the defined one unused', async () => {

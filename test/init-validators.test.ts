@@ -11,15 +11,17 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT, runCli, tempDir } from './helpers/cli.js';
 import { requireTool } from './helpers/validators.js';
-import { COMPONENT_KINDS, componentKey, loadDistribution, missingComponents, moduleKey, type ComponentKind } from '../src/stack/collector-distribution.js';
+import { COMPONENT_KINDS, componentKey, currentTypeName, loadDistribution, missingComponents, moduleKey, type ComponentKind } from '../src/stack/collector-distribution.js';
 import { COLLECTOR_DISTRIBUTION } from '../src/stack/model.js';
 import {
   LOOM_SPAN_NAMES,
+  SPAN_NAME_PATTERNS,
   SPANMETRICS_BASE_LABELS,
   SPANMETRICS_LABELS,
   SPANMETRICS_SERIES,
   STATUS_CODE_VALUES,
 } from '../src/stack/spanmetrics.js';
+import { TOKEN_LABELS, TOKEN_TYPE_LABEL, TOKEN_TYPES, TOKENS_SERIES } from '../src/stack/tokens.js';
 
 type Parts = { jaeger: boolean; prometheus: boolean; grafana: boolean };
 const COMBOS: Parts[] = [];
@@ -109,6 +111,10 @@ describe('every combination of parts', () => {
         expect(jaegerExport).toBe(parts.jaeger);
         // The removed `jaeger` and `logging` exporters never appear.
         expect(Object.keys(config.exporters).filter((id) => /^(jaeger|logging)(\/|$)/.test(id))).toEqual([]);
+        // No deprecated alias either (each logs a warning at every start and goes away in a later release).
+        for (const kind of COMPONENT_KINDS) {
+          for (const id of defined(kind)) expect(currentTypeName(kind, id.split('/')[0] as string), `${kind}/${id}`).toBeUndefined();
+        }
       });
 
       if (parts.prometheus) {
@@ -159,8 +165,21 @@ describe('the Loom agents dashboard', () => {
     expect(dashboard.uid).toBe('loom-agents');
     const text = JSON.stringify(dashboard);
     for (const span of Object.values(LOOM_SPAN_NAMES)) expect(text).toContain(span);
+    for (const pattern of ['invoke_agent .+', 'chat .+', 'execute_tool .+']) expect(text).toContain(pattern);
     const titles = dashboard.panels.map((p: { title: string }) => p.title).join('\n');
-    for (const title of ['Agent runs per second', 'Agent run duration p95', 'LLM calls per second', 'LLM latency p50 / p95', 'LLM error rate', 'Tool calls per second', 'Tool error rate', 'Span error rate by service']) {
+    for (const title of [
+      'Agent runs per second',
+      'Agent run duration p95',
+      'LLM calls per second',
+      'LLM latency p50 / p95',
+      'LLM error rate',
+      'Tokens per second by model',
+      'Input vs output tokens per second',
+      'Tokens per agent run',
+      'Tool calls per second',
+      'Tool error rate',
+      'Span error rate by service',
+    ]) {
       expect(titles).toContain(title);
     }
   });
@@ -178,25 +197,35 @@ describe('the Loom agents dashboard', () => {
   });
 
   it('every query names only series, labels and values the generated collector produces', async () => {
-    const series = new Set<string>(Object.values(SPANMETRICS_SERIES));
-    const labels = new Set(SPANMETRICS_LABELS);
+    // The labels each series family carries.
+    const families = new Map<string, Set<string>>([
+      ...Object.values(SPANMETRICS_SERIES).map((name) => [name, new Set(SPANMETRICS_LABELS)] as const),
+      [TOKENS_SERIES, new Set(TOKEN_LABELS)],
+    ]);
+    const series = new Set(families.keys());
+    const patterns = new Set<string>(Object.values(SPAN_NAME_PATTERNS).flat());
     const functions = new Set(['sum', 'rate', 'histogram_quantile', 'by', 'or']);
     for (const raw of await expressions()) {
       const expr = toPromQL(raw);
       const selectors = [...expr.matchAll(/([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}/g)];
       expect(selectors.length, expr).toBeGreaterThan(0);
+      const named = new Set<string>();
       for (const [, metric, matchers] of selectors) {
         expect(series.has(metric as string), `${metric} in ${expr}`).toBe(true);
+        const labels = families.get(metric as string) as Set<string>;
+        for (const label of labels) named.add(label);
         for (const [, name, , value] of (matchers as string).matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)) {
-          expect(labels.has(name as string), `label ${name} in ${expr}`).toBe(true);
+          expect(labels.has(name as string), `label ${name} of ${metric} in ${expr}`).toBe(true);
           if (name === SPANMETRICS_BASE_LABELS.statusCode) expect(Object.values(STATUS_CODE_VALUES)).toContain(value);
           if (name === SPANMETRICS_BASE_LABELS.spanName) {
-            for (const span of (value as string).split('|')) expect(Object.values(LOOM_SPAN_NAMES)).toContain(span);
+            for (const span of (value as string).split('|')) expect(patterns.has(span), `span_name ${span} in ${expr}`).toBe(true);
           }
+          if (name === TOKEN_TYPE_LABEL) expect(TOKEN_TYPES).toContain(value);
         }
       }
+      // A grouping label must be one the selected series carry (the checks above are per selector).
       for (const [, list] of expr.matchAll(/by\s*\(([^)]*)\)/g)) {
-        for (const name of (list as string).split(',').map((s) => s.trim())) expect(labels.has(name), `by ${name} in ${expr}`).toBe(true);
+        for (const name of (list as string).split(',').map((s) => s.trim())) expect(named.has(name), `by ${name} in ${expr}`).toBe(true);
       }
       // No other bare identifiers (a metric name without a selector would escape the checks above).
       const bare = [...expr.replace(/"[^"]*"/g, '""').replace(/\{[^}]*\}/g, '{}').replace(/by\s*\([^)]*\)/g, '').replace(/\[[^\]]*\]/g, '').matchAll(/[a-zA-Z_:][\w:]*/g)]

@@ -75,6 +75,10 @@ function expectStoredTrace(body: any, spans: ReadableSpan[], serviceName: string
         { key: 'service.version', type: 'string', value: '2.3.4' },
         { key: 'host.cpus', type: 'int64', value: 8 },
         { key: 'deployment.environment', type: 'string', value: 'staging' },
+        // Copied under the semantic conventions' newer name, as the generated collector's resource processor does.
+        { key: 'deployment.environment.name', type: 'string', value: 'staging' },
+        // service.name copied for Grafana's trace-to-metrics links (Jaeger makes service.name the serviceName).
+        { key: 'service_name', type: 'string', value: serviceName },
       ],
     },
   ]);

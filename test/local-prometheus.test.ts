@@ -140,6 +140,7 @@ describe('up --local span metrics', () => {
       status_code: 'STATUS_CODE_UNSET',
       llm_model: 'gpt-4o',
       deployment_environment: 'development',
+      deployment_environment_name: 'development',
       otel_scope_name: 'spanmetricsconnector',
     });
     expect(bySpan['llm.generate']?.value[1]).toBe('2');

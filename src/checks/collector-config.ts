@@ -7,6 +7,7 @@
  */
 import {
   COMPONENT_KINDS,
+  currentTypeName,
   hasComponent,
   type CollectorDistribution,
   type ComponentKind,
@@ -54,7 +55,7 @@ const REMOVED: Readonly<Partial<Record<ComponentKind, Record<string, { since?: s
     logging: { since: 'v0.111', fix: 'Use the debug exporter instead (same verbosity option).' },
   },
   processors: {
-    spanmetrics: { fix: 'Use the spanmetrics connector: an exporter of the traces pipeline and the receiver of a metrics pipeline.' },
+    spanmetrics: { fix: 'Use the span_metrics connector: an exporter of the traces pipeline and the receiver of a metrics pipeline.' },
   },
 };
 
@@ -171,7 +172,7 @@ export function lintCollectorConfig(input: CollectorLintInput): CollectorLint {
       const where = kind === 'extensions' ? 'service.extensions' : 'any pipeline';
       if (kind === 'exporters' && typeOf(id) === 'prometheus') {
         const check = input.prometheusScrapes ? fail : warn;
-        checks.push(check(`collector.unused.${kind}.${id}`, `Exporter ${id}`, 'defined but no pipeline feeds it: nothing reaches Prometheus (its endpoint serves no metrics)', 'Add it to a metrics pipeline (exporters: [prometheus]) fed by the otlp receiver or, on the contrib image, the spanmetrics connector.'));
+        checks.push(check(`collector.unused.${kind}.${id}`, `Exporter ${id}`, 'defined but no pipeline feeds it: nothing reaches Prometheus (its endpoint serves no metrics)', 'Add it to a metrics pipeline (exporters: [prometheus]) fed by the otlp receiver or, on the contrib image, the span_metrics connector.'));
       } else {
         checks.push(warn(`collector.unused.${kind}.${id}`, `${singular(kind)} ${id}`, `defined but not used in ${where}: the collector ignores it (a typo in a pipeline?)`, kind === 'extensions' ? `Add ${id} to service.extensions, or remove it.` : `Add ${id} to a pipeline, or remove it.`));
       }
@@ -202,6 +203,11 @@ function componentsExist(sections: Record<ComponentKind, Section>, image: Collec
         checks.push(fail(`collector.removed.${kind}.${id}`, `${singular(kind)} ${id}`, `the ${typeOf(id)} ${kind.slice(0, -1)} was removed from the collector${removed.since ? ` in ${removed.since}` : ''}: a current collector refuses to start`, removed.fix));
         continue;
       }
+      const current = currentTypeName(kind, typeOf(id));
+      if (current) {
+        const renamed = `${current}${id.slice(typeOf(id).length)}`;
+        checks.push(warn(`collector.deprecated.${kind}.${id}`, `${singular(kind)} ${id}`, `"${typeOf(id)}" is a deprecated alias of "${current}": it works, but the collector logs a deprecation warning at every start, and a later release drops it`, `Rename ${kind}.${id} to ${renamed}, and every pipeline that names it.`));
+      }
       if (dist && !hasComponent(dist, kind, id)) {
         const core = isCoreImage(image.image);
         checks.push(fail(`collector.missing.${kind}.${id}`, `${singular(kind)} ${id}`, `${image.image} (${dist.name} ${dist.version}) has no ${typeOf(id)} ${kind.slice(0, -1)}: the collector refuses to start`, core ? `Use the contrib image (otel/opentelemetry-collector-contrib:${dist.version}), which has it, or drop ${id}.` : `Check the spelling of "${typeOf(id)}", or build a distribution that includes it.`));
@@ -211,7 +217,7 @@ function componentsExist(sections: Record<ComponentKind, Section>, image: Collec
   if (!dist) {
     checks.push(info('collector.distribution', 'Components', `${image.image} (${image.source}) is not an image whose component list loom-otel ships; components were not checked`));
   } else if (!checks.some((c) => c.id.startsWith('collector.missing.'))) {
-    const others = checks.length > 0 ? 'every other component exists' : 'all exist';
+    const others = checks.some((c) => c.id.startsWith('collector.removed.')) ? 'every other component exists' : 'all exist';
     checks.push(pass('collector.components', 'Components', `${others} in ${dist.name} ${dist.version} (${image.image}, ${image.source})`));
   }
   return checks;

@@ -6,6 +6,7 @@
 import type protobuf from 'protobufjs';
 import type { Attribute, SpanResource, SpanScope, StoredSpan, TypedValue, SpanKindNumber, StatusCodeNumber } from './model.js';
 import { otlpTypes, type Signal } from './proto.js';
+import { ENVIRONMENT_ATTRIBUTES, SERVICE_NAME_COPY } from '../stack/spanmetrics.js';
 
 export type Encoding = 'protobuf' | 'json';
 
@@ -174,10 +175,27 @@ function invalidIds(span: PbSpan): string | undefined {
 
 export interface IngestOptions {
   /**
-   * deployment.environment added to resources that lack it, as the generated collector's `resource`
-   * processor does (insert: never overwrites).
+   * deployment.environment(.name) added to resources that lack it, as the generated collector's
+   * `resource` processor does (insert: never overwrites).
    */
   deploymentEnvironment: string;
+}
+
+/**
+ * The generated collector's `resource` processor: each of the two environment names that is missing is
+ * copied from the other, else set to the default; service.name is copied to SERVICE_NAME_COPY.
+ */
+function applyResourceProcessor(attrs: Attribute[], fallback: string): void {
+  const value = (key: string) => attrs.find((a) => a.key === key);
+  const service = value('service.name');
+  const current = value(ENVIRONMENT_ATTRIBUTES.current);
+  const old = value(ENVIRONMENT_ATTRIBUTES.old);
+  if (!current && old) attrs.push({ ...old, key: ENVIRONMENT_ATTRIBUTES.current });
+  else if (current && !old) attrs.push({ ...current, key: ENVIRONMENT_ATTRIBUTES.old });
+  else if (!current && !old && fallback) {
+    for (const key of [ENVIRONMENT_ATTRIBUTES.current, ENVIRONMENT_ATTRIBUTES.old]) attrs.push({ key, type: 'string', value: fallback });
+  }
+  if (service && !value(SERVICE_NAME_COPY)) attrs.push({ ...service, key: SERVICE_NAME_COPY });
 }
 
 export interface ConvertedSpans {
@@ -198,9 +216,7 @@ export function createTraceConverter(options: IngestOptions): TraceConverter {
   // Bounded, so a sender with ever-changing resources cannot grow it: existing spans keep their objects.
   const resources = new Map<string, SpanResource>();
   const internResource = (attrs: Attribute[]): SpanResource => {
-    if (options.deploymentEnvironment && !attrs.some((a) => a.key === 'deployment.environment')) {
-      attrs.push({ key: 'deployment.environment', type: 'string', value: options.deploymentEnvironment });
-    }
+    applyResourceProcessor(attrs, options.deploymentEnvironment);
     const key = JSON.stringify(attrs);
     const cached = resources.get(key);
     if (cached) return cached;

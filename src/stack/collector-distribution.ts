@@ -18,6 +18,23 @@ const TYPE_ALIASES: Readonly<Partial<Record<ComponentKind, Record<string, string
   exporters: { otlp_grpc: 'otlp' },
 };
 
+/**
+ * Old type names the collector still accepts, each logging a deprecation warning at every start (collector
+ * issue #14396, lower_snake_case names). Read from the components' metadata.yaml `deprecated_type` at
+ * v0.159.0: otlpexporter, otlphttpexporter (v0.144), spanmetricsconnector, signaltometricsconnector,
+ * deltatocumulativeprocessor.
+ */
+export const DEPRECATED_TYPES: Readonly<Partial<Record<ComponentKind, Record<string, string>>>> = {
+  exporters: { otlp: 'otlp_grpc', otlphttp: 'otlp_http' },
+  connectors: { spanmetrics: 'span_metrics', signaltometrics: 'signal_to_metrics' },
+  processors: { deltatocumulative: 'delta_to_cumulative' },
+};
+
+/** The current name of a component type, when `type` is a deprecated alias of it. */
+export function currentTypeName(kind: ComponentKind, type: string): string | undefined {
+  return DEPRECATED_TYPES[kind]?.[type];
+}
+
 const KIND_SUFFIX: Readonly<Record<ComponentKind, string>> = {
   receivers: 'receiver',
   processors: 'processor',

@@ -1,14 +1,19 @@
 /**
- * The contract of the RED metrics the generated collector derives from spans (the contrib `spanmetrics`
+ * The contract of the RED metrics the generated collector derives from spans (the contrib `span_metrics`
  * connector feeding the `prometheus` exporter). The collector config renderer, the Grafana dashboard, the
  * checks and `up --local`'s exposition all read it, so a dashboard query can only name series that exist.
  *
- * Verified against opentelemetry-collector-contrib (connector/spanmetricsconnector: DefaultNamespace
+ * Verified against opentelemetry-collector-contrib v0.159.0 (connector/spanmetricsconnector: type
+ * `span_metrics`, `spanmetrics` being its deprecated alias that logs a warning at every start; DefaultNamespace
  * "traces.span.metrics", metrics "calls" (sum) and "duration" (histogram, unit "ms"), dimensions
- * service.name, span.name, span.kind, status.code; exporter/prometheusexporter: translation_strategy
+ * service.name, span.name, span.kind, status.code, plus collector.instance.id (feature gate
+ * connector.spanmetrics.includeCollectorInstanceID, beta: on by default); exporter/prometheusexporter: translation_strategy
  * UnderscoreEscapingWithSuffixes appends the unit and `_total`, dots become underscores).
  * Kept free of imports so any module can read it cheaply.
  */
+
+/** The connector's component id in the generated config (its type since v0.1xx; `spanmetrics` is the deprecated alias). */
+export const SPANMETRICS_CONNECTOR = 'span_metrics';
 
 /** The connector's `namespace` (its default, written out explicitly so the names cannot drift). */
 export const SPANMETRICS_NAMESPACE = 'traces.span.metrics';
@@ -40,11 +45,49 @@ export const SPANMETRICS_BASE_LABELS = {
 } as const;
 
 /**
- * Span (or resource) attributes added as dimensions: Loom's agent, tool and LLM attributes, plus the
- * deployment environment the collector's resource processor sets. A series has the label only when the
- * span had the attribute (no defaults are configured), so queries filter on span_name first.
+ * One thing an agent records, under Loom's attribute and under the OpenTelemetry GenAI conventions'
+ * (what other agent frameworks emit). Both are dimensions, so a series carries whichever its span had;
+ * the dashboard groups by both labels and shows the one present.
  */
-export const SPANMETRICS_DIMENSIONS = ['agent.id', 'tool.name', 'llm.model', 'llm.provider', 'deployment.environment'] as const;
+export const AGENT_ATTRIBUTES = {
+  agent: { loom: 'agent.id', genAi: 'gen_ai.agent.name' },
+  tool: { loom: 'tool.name', genAi: 'gen_ai.tool.name' },
+  model: { loom: 'llm.model', genAi: 'gen_ai.request.model' },
+  provider: { loom: 'llm.provider', genAi: 'gen_ai.provider.name' },
+} as const;
+export type AgentAttribute = keyof typeof AGENT_ATTRIBUTES;
+
+/**
+ * The deployment environment under its old name and the semantic conventions' new one; the collector's
+ * resource processor makes sure a resource carries both (copying whichever the agent set).
+ */
+export const ENVIRONMENT_ATTRIBUTES = { old: 'deployment.environment', current: 'deployment.environment.name' } as const;
+
+/**
+ * A copy of service.name, under the span-metrics label's name, that the collector's resource processor
+ * adds to every resource. Jaeger moves service.name itself into the process's serviceName, and Grafana's
+ * trace-to-metrics links (`$__tags`) read only span and process tags: the copy lets a "metrics for this
+ * span" link select the span's service.
+ */
+export const SERVICE_NAME_COPY = 'service_name';
+
+/**
+ * Span (or resource) attributes added as dimensions: the agent attributes above in both spellings, plus
+ * the deployment environment. A series has the label only when the span had the attribute (no defaults
+ * are configured), so queries filter on span_name first.
+ */
+export const SPANMETRICS_DIMENSIONS = [
+  AGENT_ATTRIBUTES.agent.loom,
+  AGENT_ATTRIBUTES.agent.genAi,
+  AGENT_ATTRIBUTES.tool.loom,
+  AGENT_ATTRIBUTES.tool.genAi,
+  AGENT_ATTRIBUTES.model.loom,
+  AGENT_ATTRIBUTES.model.genAi,
+  AGENT_ATTRIBUTES.provider.loom,
+  AGENT_ATTRIBUTES.provider.genAi,
+  ENVIRONMENT_ATTRIBUTES.old,
+  ENVIRONMENT_ATTRIBUTES.current,
+] as const;
 export type SpanmetricsDimension = (typeof SPANMETRICS_DIMENSIONS)[number];
 
 /** Attribute key -> Prometheus label name, as the exporter's underscore escaping does it. */
@@ -58,17 +101,21 @@ export const SPANMETRICS_DIMENSION_LABELS: Readonly<Record<SpanmetricsDimension,
   SPANMETRICS_DIMENSIONS.map((d) => [d, prometheusLabelName(d)]),
 ) as Record<SpanmetricsDimension, string>;
 
+/**
+ * Labels the `prometheus` exporter adds to every series it serves: `job` (service.namespace/service.name
+ * of the resource) and `instance` (service.instance.id), when the resource has them, and the
+ * instrumentation scope. Other resource attributes go to `target_info` only.
+ */
+export const EXPORTER_LABELS = ['job', 'instance', 'otel_scope_name', 'otel_scope_version', 'otel_scope_schema_url'] as const;
+
 /** Every label a query on these series may name (`le` exists on the bucket series only). */
 export const SPANMETRICS_LABELS: readonly string[] = [
   ...Object.values(SPANMETRICS_BASE_LABELS),
   ...Object.values(SPANMETRICS_DIMENSION_LABELS),
   'le',
-  // Added by the prometheus exporter (from the resource) and by Prometheus' scrape.
-  'job',
-  'instance',
-  'otel_scope_name',
-  'otel_scope_version',
-  'otel_scope_schema_url',
+  ...EXPORTER_LABELS,
+  // collector.instance.id, a default dimension of the real connector: one value per collector start.
+  'collector_instance_id',
 ];
 
 /**
@@ -100,6 +147,20 @@ export const STATUS_CODE_VALUES = {
 export const LOOM_SPAN_NAMES = {
   agentRun: 'cognitive.run',
   llmGenerate: 'llm.generate',
+  /** Real Loom code's chat call (FACTS.md), besides the seed's llm.generate. */
+  llmChat: 'llm.chat',
   toolInvoke: 'tool.invoke',
   toolCall: 'cognitive.tool_call',
 } as const;
+
+/**
+ * The spans of each kind of work, as PromQL regular expressions on span_name (anchored by PromQL): Loom's
+ * names, and the GenAI conventions' `{operation} {target}` names (`invoke_agent researcher`,
+ * `chat deepseek-chat`, `execute_tool web_search`). An unescaped `.` also matches itself.
+ */
+export const SPAN_NAME_PATTERNS = {
+  agentRun: [LOOM_SPAN_NAMES.agentRun, 'invoke_agent .+'],
+  llmCall: [LOOM_SPAN_NAMES.llmGenerate, LOOM_SPAN_NAMES.llmChat, 'chat .+', 'text_completion .+', 'generate_content .+'],
+  toolCall: [LOOM_SPAN_NAMES.toolInvoke, LOOM_SPAN_NAMES.toolCall, 'execute_tool .+'],
+} as const;
+

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { CONTAINER_PORTS, DEPLOYMENT_ENV_VAR, type PublishedPort, type StackModel } from '../model.js';
 import { COLLECTOR_CONFIG_FILE, COLLECTOR_CONFIG_PATH } from './collector.js';
-import { GRAFANA_DASHBOARD_FILE, GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_PATH } from './grafana.js';
+import { GRAFANA_DASHBOARD_FILE, GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_PATH, grafanaProvisioningFolders } from './grafana.js';
 import { JAEGER_CONFIG_FILE, JAEGER_CONFIG_PATH } from './jaeger.js';
 import { PROMETHEUS_CONFIG_FILE, PROMETHEUS_CONFIG_PATH } from './prometheus.js';
 import { ENV_FILE } from './env.js';
@@ -72,7 +72,7 @@ export function buildCompose(model: StackModel): Record<string, unknown> {
         ...(dashboards ? { GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: `${GRAFANA_DASHBOARDS_PATH}/${path.posix.basename(GRAFANA_DASHBOARD_FILE)}` } : {}),
       },
       volumes: [
-        `./grafana/provisioning:${GRAFANA_PROVISIONING_PATH}:ro`,
+        ...grafanaProvisioningFolders(model).map((folder) => `./${folder}:${GRAFANA_PROVISIONING_PATH}/${path.posix.basename(folder)}:ro`),
         ...(dashboards ? [`./grafana/dashboards:${GRAFANA_DASHBOARDS_PATH}:ro`] : []),
         `${VOLUMES.grafana}:/var/lib/grafana`,
       ],

@@ -3,8 +3,9 @@
  * the provider that loads the Loom agents dashboard. Grafana expands $VAR in provisioning files, so a
  * literal `$` in a query is written `$$`.
  */
+import path from 'node:path';
 import { CONTAINER_PORTS, GRAFANA_UIDS, SERVICE_NAMES, type StackModel } from '../model.js';
-import { SPANMETRICS_BASE_LABELS, SPANMETRICS_SERIES } from '../spanmetrics.js';
+import { ENVIRONMENT_ATTRIBUTES, SERVICE_NAME_COPY, SPANMETRICS_BASE_LABELS, SPANMETRICS_DIMENSION_LABELS, SPANMETRICS_SERIES } from '../spanmetrics.js';
 import { SCRAPE_INTERVAL } from './prometheus.js';
 import { renderYaml } from './yaml.js';
 
@@ -15,6 +16,17 @@ export const GRAFANA_DASHBOARD_FILE = 'grafana/dashboards/loom-agents.json';
 export const GRAFANA_PROVISIONING_PATH = '/etc/grafana/provisioning';
 export const GRAFANA_DASHBOARDS_PATH = '/etc/grafana/dashboards';
 
+/**
+ * Span fields mapped to span-metrics labels for `$__tags` (Grafana's getFormattedTags: the process and span
+ * tags, plus the pseudo-tags `name` = the span name, spanId, traceId, duration). A tag the span lacks is
+ * left out; `name` is always there, so the selector is never empty.
+ */
+export const TRACE_TO_METRICS_TAGS = [
+  { key: SERVICE_NAME_COPY, value: SPANMETRICS_BASE_LABELS.serviceName },
+  { key: 'name', value: SPANMETRICS_BASE_LABELS.spanName },
+  { key: ENVIRONMENT_ATTRIBUTES.old, value: SPANMETRICS_DIMENSION_LABELS[ENVIRONMENT_ATTRIBUTES.old] },
+] as const;
+
 /** Queries offered from a span in Grafana's trace view ("Metrics for this span"), in Grafana's template syntax. */
 export const TRACE_TO_METRICS_QUERIES = [
   { name: 'Span rate', query: `sum(rate(${SPANMETRICS_SERIES.calls}{$__tags}[5m]))` },
@@ -23,6 +35,15 @@ export const TRACE_TO_METRICS_QUERIES = [
     query: `histogram_quantile(0.95, sum by (le) (rate(${SPANMETRICS_SERIES.durationBucket}{$__tags}[5m])))`,
   },
 ] as const;
+
+/**
+ * The provisioning folders this stack writes, each mounted on its own: mounting all of
+ * /etc/grafana/provisioning would hide the image's alerting/, plugins/ (and dashboards/) folders, and
+ * Grafana logs an error for each missing one at every start.
+ */
+export function grafanaProvisioningFolders(model: StackModel): string[] {
+  return [path.posix.dirname(GRAFANA_DATASOURCES_FILE), ...(model.has('prometheus') ? [path.posix.dirname(GRAFANA_PROVIDER_FILE)] : [])];
+}
 
 export function buildDatasources(model: StackModel): Record<string, unknown> {
   const prometheus = model.has('prometheus');
@@ -56,7 +77,7 @@ export function buildDatasources(model: StackModel): Record<string, unknown> {
                 datasourceUid: GRAFANA_UIDS.prometheusDatasource,
                 spanStartTimeShift: '-5m',
                 spanEndTimeShift: '5m',
-                tags: [{ key: 'service.name', value: SPANMETRICS_BASE_LABELS.serviceName }],
+                tags: TRACE_TO_METRICS_TAGS.map((tag) => ({ ...tag })),
                 queries: TRACE_TO_METRICS_QUERIES.map((q) => ({ name: q.name, query: escapeDollars(q.query) })),
               },
             }
