@@ -138,7 +138,7 @@ async function ensurePythonSdk() {
 }
 
 /** Every variant of the generated stack whose collector config may name a different component. */
-const VARIANTS = [[], ['--sampling', '10'], ['--no-jaeger'], ['--no-prometheus'], ['--no-jaeger', '--no-prometheus']];
+const VARIANTS = [[], ['--sampling', '10'], ['--no-jaeger'], ['--no-prometheus'], ['--no-jaeger', '--no-prometheus', '--no-grafana']];
 
 /** Writes each variant with the CLI (as a user does) and reads what the image build needs from them. */
 async function readGeneratedStacks() {
@@ -353,9 +353,16 @@ async function main() {
   const tag = (service) => images.get(service).split(':').pop();
   const caBundle = '/etc/ssl/certs/ca-certificates.crt';
 
+  // `npm run e2e:images -- jaeger` builds only the parts named (all three by default).
+  const only = process.argv.slice(2);
+  const wanted = (part) => only.length === 0 || only.includes(part);
+
+  if (wanted('collector')) {
   const collector = await buildCollector(components, tag('otel-collector'));
   await buildImage('collector', images.get('otel-collector'), { 'otelcol-contrib': collector, 'ca-certificates.crt': caBundle, 'config.yaml': { text: DEFAULT_COLLECTOR_CONFIG } });
 
+  }
+  if (wanted('jaeger')) {
   const jaeger = await buildJaeger(tag('jaeger'));
   await buildImage('jaeger', images.get('jaeger'), {
     'jaeger-linux': path.join(jaeger, 'jaeger-linux'),
@@ -363,6 +370,8 @@ async function main() {
     'ca-certificates.crt': caBundle,
   });
 
+  }
+  if (wanted('prometheus')) {
   const prometheus = await buildPrometheus(tag('prometheus'));
   await buildImage('prometheus', images.get('prometheus'), {
     prometheus: path.join(prometheus, 'prometheus'),
@@ -372,6 +381,7 @@ async function main() {
     LICENSE: path.join(prometheus, 'LICENSE'),
     NOTICE: path.join(prometheus, 'NOTICE'),
   });
+  }
   log(`images ready: ${['otel-collector', 'jaeger', 'prometheus'].map((s) => images.get(s)).join(', ')} (Grafana is AGPL: not built)`);
 }
 
