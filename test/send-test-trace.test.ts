@@ -273,6 +273,19 @@ describe('send-test-trace against up --local', () => {
     }
   });
 
+  it('takes the environment from deployment.environment.name in OTEL_RESOURCE_ATTRIBUTES too', async () => {
+    const run = await runCli(['--json', 'send-test-trace', '--no-verify', '--endpoint', stack.urls.otlpGrpc], {
+      env: cleanEnv({ OTEL_SERVICE_NAME: 'env-name-agent', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=qa' }),
+      cwd: workDir,
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const trace = await storedTrace((JSON.parse(run.stdout) as { traceId: string }).traceId);
+    for (const process of Object.values(trace.processes)) {
+      const resource = Object.fromEntries(process.tags.map((t) => [t.key, t.value]));
+      expect(resource).toMatchObject({ 'deployment.environment': 'qa', 'deployment.environment.name': 'qa' });
+    }
+  });
+
   it('load mode: every trace of the run is stored', async () => {
     const service = 'load-agent';
     const run = await runCli(['--json', 'send-test-trace', '--endpoint', stack.urls.otlpGrpc, '--service', service, '--count', '150', '--concurrency', '2']);

@@ -59,12 +59,22 @@ describe('the generated collector counts LLM tokens', () => {
   });
 
   it('gives every resource both deployment.environment names, copying whichever the agent set (and a service_name copy)', () => {
-    expect(config.processors.resource!.attributes.slice(0, 4)).toEqual([
+    expect(config.processors.resource!.attributes!.slice(0, 4)).toEqual([
       { key: 'deployment.environment.name', from_attribute: 'deployment.environment', action: 'insert' },
       { key: 'deployment.environment', from_attribute: 'deployment.environment.name', action: 'insert' },
       { key: 'deployment.environment.name', value: '${env:DEPLOYMENT_ENV:-staging}', action: 'insert' },
       { key: 'deployment.environment', value: '${env:DEPLOYMENT_ENV:-staging}', action: 'insert' },
     ]);
+  });
+});
+
+describe('the generated docs', () => {
+  it("name the token series and tell Jaeger's Monitor tab users to pick Internal or Client", async () => {
+    const readme = await readFile(path.join(work.dir, 'stack', 'README.md'), 'utf8');
+    expect(readme).toContain('`llm_tokens_total` counts the tokens recorded on spans, by `gen_ai_token_type`');
+    expect(readme).toMatch(/Monitor tab .* span kind Server: Loom's spans are Internal\n\(the test trace's LLM calls Client\), so pick Internal or Client/);
+    const jaeger = await readFile(path.join(work.dir, 'stack', 'jaeger.yaml'), 'utf8');
+    expect(jaeger).toContain('so pick Internal or Client in the tab');
   });
 });
 

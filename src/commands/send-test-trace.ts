@@ -162,7 +162,11 @@ async function planRun(flags: SendTestTraceFlags, command: Command): Promise<Run
   const service = resolveServiceName(flags.service?.trim(), { value: DEFAULT_SERVICE, source: 'default' });
   const { 'service.name': _ignored, ...resourceAttributes } = service.resourceAttributes;
   const environment =
-    process.env.DEPLOYMENT_ENV?.trim() || resourceAttributes['deployment.environment'] || stack?.manifest.options.environment || 'development';
+    process.env.DEPLOYMENT_ENV?.trim() ||
+    resourceAttributes['deployment.environment'] ||
+    resourceAttributes['deployment.environment.name'] ||
+    stack?.manifest.options.environment ||
+    'development';
 
   const skipped: RunPlan['skipped'] = {};
   let verify: VerifyPlan | false = false;

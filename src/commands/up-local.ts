@@ -207,6 +207,7 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
     logRecords: stats.logRecords,
     requestsRefused: stats.requestsRefused,
     spansNotInMetrics: stack.receiver.spanMetrics.droppedSpans,
+    tokenCountsNotInMetrics: stack.receiver.tokenSums.droppedCounts,
   };
   if (ctx.json) {
     ctx.out(JSON.stringify({ event: 'stopped', ...summary }));
@@ -222,6 +223,9 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
       `${ctx.style.yellow('!')} ${summary.spansNotInMetrics} spans were left out of the span metrics: they already had ${MAX_SERIES} label sets ` +
         '(span names that carry ids or other unbounded values make a label set each).',
     );
+  }
+  if (summary.tokenCountsNotInMetrics > 0) {
+    ctx.err(`${ctx.style.yellow('!')} ${summary.tokenCountsNotInMetrics} token counts were left out of llm_tokens_total: it already had ${MAX_SERIES} label sets.`);
   }
 }
 

@@ -1,10 +1,14 @@
 /**
  * The collector's two small HTTP endpoints, as `up --local` serves them: the prometheus exporter's
- * /metrics (span metrics) and the health_check extension.
+ * /metrics (span metrics and token counters) and the health_check extension.
  */
 import type http from 'node:http';
 import { LOCAL_STACK_HEADER } from '../stack/model.js';
-import type { SpanMetrics } from './span-metrics.js';
+
+/** Something served on /metrics: the span metrics, the token counters. */
+export interface Exposition {
+  render(): string;
+}
 
 /** A duration the way Go prints it (the health_check extension's `uptime`): 1h2m3.5s, 49.0132518s. */
 export function goDurationString(ms: number): string {
@@ -21,10 +25,10 @@ function notFound(res: http.ServerResponse): void {
   res.end('404 page not found\n');
 }
 
-export function metricsHandler(metrics: SpanMetrics): http.RequestListener {
+export function metricsHandler(...expositions: Exposition[]): http.RequestListener {
   return (req, res) => {
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/metrics') return notFound(res);
-    const body = metrics.render();
+    const body = expositions.map((e) => e.render()).join('');
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };

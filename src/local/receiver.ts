@@ -9,6 +9,7 @@ import { countItems, createTraceConverter, type PartialSuccess, type TraceConver
 import type { Signal } from './proto.js';
 import { SpanMetrics } from './span-metrics.js';
 import { storeLimits, TraceStore } from './store.js';
+import { TokenSums } from './token-sums.js';
 
 export interface ReceiverOptions {
   maxTraces: number;
@@ -45,6 +46,7 @@ export type ReceiverEvent =
 export class Receiver {
   readonly store: TraceStore;
   readonly spanMetrics = new SpanMetrics();
+  readonly tokenSums = new TokenSums();
   readonly stats: ReceiverStats = {
     exportRequests: { traces: 0, metrics: 0, logs: 0 },
     spansReceived: 0,
@@ -81,7 +83,10 @@ export class Receiver {
     const converted = this.convert(request);
     const overTraceLimit = this.store.add(converted.spans);
     // Like the collector's spanmetrics, count every valid span, stored or not.
-    for (const span of converted.spans) this.spanMetrics.record(span);
+    for (const span of converted.spans) {
+      this.spanMetrics.record(span);
+      this.tokenSums.record(span);
+    }
     this.stats.spansReceived += converted.spans.length + converted.rejected;
     if (converted.spans.length > 0) this.emit({ kind: 'spans', spans: converted.spans });
 

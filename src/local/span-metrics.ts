@@ -37,7 +37,7 @@ const CALLS_FAMILY = SPANMETRICS_SERIES.calls;
 const DURATION_FAMILY = SPANMETRICS_SERIES.durationBucket.replace(/_bucket$/, '');
 const TARGET_INFO = 'target_info';
 
-type Labels = Array<[name: string, value: string]>;
+export type Labels = Array<[name: string, value: string]>;
 
 interface Series {
   labels: string;
@@ -52,7 +52,7 @@ function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-function formatLabels(labels: Labels): string {
+export function formatLabels(labels: Labels): string {
   return labels.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',');
 }
 
@@ -64,7 +64,7 @@ function formatNumber(n: number): string {
 }
 
 /** The exporter's job label: service.namespace/service.name (or just service.name). */
-function jobAndInstance(resource: SpanResource): { job?: string; instance?: string } {
+export function jobAndInstance(resource: SpanResource): { job?: string; instance?: string } {
   const name = attribute(resource.attributes, 'service.name');
   const namespace = attribute(resource.attributes, 'service.namespace');
   const instance = attribute(resource.attributes, 'service.instance.id');

@@ -104,7 +104,7 @@ export async function startLocalStack(config: LocalStackConfig): Promise<LocalSt
   const handlers: Record<Exclude<LocalPortRole, 'otlpGrpc'>, http.RequestListener> = {
     otlpHttp: otlpHttpHandler(receiver, config.maxRequestBytes),
     jaegerUi: jaegerHandler(receiver.store),
-    collectorMetrics: metricsHandler(receiver.spanMetrics),
+    collectorMetrics: metricsHandler(receiver.spanMetrics, receiver.tokenSums),
     collectorHealth: healthHandler(startedAt),
   };
   const servers: http.Server[] = [];

@@ -12,9 +12,10 @@
  * Built with the contrib `signal_to_metrics` connector, not the `sum` connector, after reading both at
  * the pinned release line: the `sum` connector adds a span's value once per configured attribute (its own
  * golden file turns 2.1 into 4.2 with two attributes), so a counter labelled by model, provider and agent
- * would be 3 to 4 times too high; and no `sum` connector release after v0.140.1 is in the Go module proxy,
- * so a collector built here could not contain it. `signal_to_metrics` sums an OTTL value per label set,
- * takes optional and defaulted attributes, and merges definitions of the same metric name.
+ * would be 3 to 4 times too high; and the Go module proxy has no `sum` connector at the pinned release (nor
+ * at 0.155, 0.158, 0.160, 0.165), so a collector built from it could not contain one.
+ * `signal_to_metrics` sums an OTTL value per label set, takes optional and defaulted attributes, and merges
+ * definitions of the same metric name.
  *
  * Both connectors emit delta sums without a start time, which the `prometheus` exporter cannot add up
  * (it only accumulates a delta that starts where the previous one ended): `delta_to_cumulative` turns
@@ -31,6 +32,8 @@ export const TOKENS_PIPELINE = 'metrics/llm_tokens';
 /** The OTLP metric the connector emits, and the Prometheus series the exporter serves (a monotonic sum gets `_total`). */
 export const TOKENS_METRIC = 'llm.tokens';
 export const TOKENS_SERIES = 'llm_tokens_total';
+/** The metric's description (the exporter's HELP line). */
+export const TOKENS_DESCRIPTION = 'LLM tokens recorded on spans, by token type, model, provider and agent.';
 /** The instrumentation scope the connector gives its metrics (the exporter's `otel_scope_name`). */
 export const TOKENS_SCOPE_NAME = 'github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector';
 

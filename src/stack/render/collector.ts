@@ -23,6 +23,7 @@ import {
   TOKEN_TYPES,
   TOKENS_ACCUMULATOR,
   TOKENS_CONNECTOR,
+  TOKENS_DESCRIPTION,
   TOKENS_METRIC,
   TOKENS_PIPELINE,
   TOKENS_SERIES,
@@ -65,7 +66,7 @@ function tokensConnector(): Record<string, unknown> {
     spans: TOKEN_TYPES.flatMap((type) =>
       TOKEN_SOURCES.map((source, index) => ({
         name: TOKENS_METRIC,
-        description: 'LLM tokens recorded on spans, by token type, model, provider and agent.',
+        description: TOKENS_DESCRIPTION,
         conditions: [tokenCondition(type, index)],
         attributes: [{ key: TOKEN_TYPE_ATTRIBUTE, default_value: type }, ...source.labels.map((key) => ({ key, optional: true }))],
         sum: { value: `Int(span.attributes["${source.count[type]}"])`, monotonic: true },

@@ -35,7 +35,7 @@ export function renderStack(model: StackModel, secrets: StackSecrets): Generated
   const file = (path: string, purpose: string, content: string, mode = 0o644): GeneratedFile => ({ path, purpose, content, mode });
   const files: GeneratedFile[] = [
     file(COMPOSE_FILE, 'the services, their pinned images, ports and volumes', renderCompose(model)),
-    file(COLLECTOR_CONFIG_FILE, 'the collector: OTLP receivers, processors, spanmetrics, exporters and pipelines', renderCollectorConfig(model)),
+    file(COLLECTOR_CONFIG_FILE, 'the collector: OTLP receivers, processors, span metrics, LLM token counters, exporters and pipelines', renderCollectorConfig(model)),
   ];
   if (model.has('jaeger')) files.push(file(JAEGER_CONFIG_FILE, 'Jaeger v2: in-memory trace storage, UI and query API', renderJaegerConfig(model)));
   if (model.has('prometheus')) files.push(file(PROMETHEUS_CONFIG_FILE, 'what Prometheus scrapes', renderPrometheusConfig(model)));

@@ -73,7 +73,7 @@ export function renderJaegerConfig(model: StackModel): string {
   if (model.has('prometheus')) {
     comments.push([
       ['extensions', 'jaeger_storage', 'metric_backends'],
-      "The Monitor tab (SPM) reads the collector's spanmetrics from Prometheus:\nnormalize_* expect traces_span_metrics_calls_total and traces_span_metrics_duration_milliseconds_*.",
+      "The Monitor tab (SPM) reads the collector's span metrics from Prometheus:\nnormalize_* expect traces_span_metrics_calls_total and traces_span_metrics_duration_milliseconds_*.\nIt starts on span kind Server (hard-coded in Jaeger's query service, no setting changes it): Loom's\nspans are Internal (the test trace's LLM calls Client), so pick Internal or Client in the tab.",
     ]);
   }
   return renderYaml(buildJaegerConfig(model), {

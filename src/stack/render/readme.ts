@@ -4,6 +4,7 @@ import { samplesJaegerTraces } from './collector.js';
 import { VOLUMES } from './compose.js';
 import { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_PASSWORD_VAR } from './env.js';
 import { fillTemplate, readTemplate } from './template.js';
+import { TOKEN_TYPE_LABEL, TOKENS_SERIES } from '../tokens.js';
 
 export const README_FILE = 'README.md';
 
@@ -19,7 +20,7 @@ export function renderReadme(model: StackModel, files: readonly FileEntry[]): st
   const summary =
     'An OpenTelemetry Collector (contrib) receives OTLP from your agents' +
     (model.has('jaeger') ? ', stores traces in Jaeger' : '') +
-    ', derives RED metrics from every span (spanmetrics)' +
+    ', derives RED metrics and LLM token counters from every span (span_metrics, signal_to_metrics)' +
     (model.has('prometheus') ? ' for Prometheus' : ' on its Prometheus exporter') +
     (grafana ? ', and Grafana shows them' + (model.dashboardUrl ? ' on the Loom agents dashboard' : '') : '') +
     '.';
@@ -54,6 +55,12 @@ export function renderReadme(model: StackModel, files: readonly FileEntry[]): st
         ? `Jaeger keeps ${options.samplingPercent}% of traces; the metrics still count every span.`
         : undefined,
     fileList: files.map((file) => `- \`${file.path}\`: ${file.purpose}`).join('\n'),
+    tokensSeries: TOKENS_SERIES,
+    tokenTypeLabel: TOKEN_TYPE_LABEL,
+    monitorNote:
+      model.has('jaeger') && model.has('prometheus')
+        ? "Jaeger's Monitor tab shows these metrics per service, but it starts on span kind Server: Loom's spans are Internal\n(the test trace's LLM calls Client), so pick Internal or Client there."
+        : undefined,
     volumes: volumes.join(', '),
   });
 }
