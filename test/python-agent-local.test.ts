@@ -53,5 +53,12 @@ describe.skipIf(!available)('a Python agent (OpenTelemetry Python SDK, like Loom
     const llm = (text ?? '').split('\n').find((line) => line.startsWith('traces_span_metrics_calls_total{') && line.includes('span_name="llm.generate"'));
     expect(llm).toContain('llm_model="deepseek-chat"');
     expect(llm).toContain('deployment_environment="e2e"');
+    // The same token counter as the real collector's, summing exactly the tokens recorded.
+    const tokens = (type: string) =>
+      (text ?? '')
+        .split('\n')
+        .filter((line) => line.startsWith('llm_tokens_total{') && line.includes('job="loom-py-agent"') && line.includes(`gen_ai_token_type="${type}"`))
+        .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+    expect({ input: tokens('input'), output: tokens('output') }).toEqual({ input: sent.promptTokens, output: sent.completionTokens });
   }, 120_000);
 });
