@@ -140,6 +140,8 @@ export class RealStack {
     readonly dir: string,
     readonly name: string,
     readonly ports: HostPorts,
+    /** The flags given to init besides --no-grafana, --name and the ports. */
+    readonly flags: readonly string[],
     private readonly root: string,
   ) {}
 
@@ -148,10 +150,20 @@ export class RealStack {
     const dir = path.join(root, 'observability');
     const name = projectName(label);
     const ports = await freeHostPorts();
-    const stack = new RealStack(api, dir, name, ports, root);
+    const stack = new RealStack(api, dir, name, ports, flags, root);
     const init = await stack.cli(['init', '--yes', '--no-grafana', '--name', name, ...portFlags(ports), ...flags]);
     if (init.exitCode !== 0) throw new Error(`init failed: ${init.stderr}`);
     return stack;
+  }
+
+  /** What `up` tells a user to export for an agent on this machine (doctor judges the app's settings by it). */
+  agentEnv(): Record<string, string> {
+    return { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${this.ports.otlpGrpc}`, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_SERVICE_NAME: 'my-agent', DEPLOYMENT_ENV: 'development' };
+  }
+
+  /** `doctor --json` as an agent developer on this machine runs it: with the agent's settings, judged from the host. */
+  doctor(): Promise<CliRun> {
+    return this.cli(['doctor', '--json', '--timeout', '10', '--no-in-container'], { env: this.agentEnv() });
   }
 
   cli(args: string[], options: { timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<CliRun> {
@@ -210,9 +222,19 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 
-/** The collector's or Jaeger's log lines at WARN or ERROR level (zap's console or JSON encoding). */
+/**
+ * The one warning that comes from how the images are built here, not from the generated configs: the
+ * official Jaeger image embeds its UI (an npm build), the binary built here from the Go module serves a
+ * placeholder page instead (the query API is whole).
+ */
+const BUILT_HERE_WARNINGS = [/ui assets not embedded in the binary, using a placeholder/];
+
+/** Log lines at WARN level or worse: zap's console (`\twarn\t`) or JSON encoding, or logfmt (`level=WARN`). */
 export function warnOrErrorLines(log: string): string[] {
-  return log.split('\n').filter((line) => /\t(warn|error|fatal|panic)\t|"level":"(warn|error|fatal|panic)"|\b(WARN|ERROR)\b/i.test(line));
+  return log
+    .split('\n')
+    .filter((line) => /\t(warn|error|dpanic|panic|fatal)\t|"level":"(warn|error|dpanic|panic|fatal)"|\blevel=(warn|error|fatal)\b/i.test(line))
+    .filter((line) => !BUILT_HERE_WARNINGS.some((known) => known.test(line)));
 }
 
 /** Runs the Python agent (the OTel Python SDK configured like Loom's init_telemetry) against an endpoint. */
