@@ -150,7 +150,7 @@ describe('doctor: TLS', () => {
     const noAlpnPort = await tlsServer(cert, []);
     const grpcWithoutH2 = await doctor(['--endpoint', `https://localhost:${noAlpnPort}`], env);
     expect(grpcWithoutH2.report.probe?.failure?.kind).toBe('http1-on-grpc-port');
-    expect(grpcWithoutH2.failed?.detail).toContain('speaks HTTP/1.1, not gRPC');
+    expect(grpcWithoutH2.failed?.detail).toContain('is an HTTP/1.1 server, not gRPC');
   });
 
   it('a CA file that does not exist is named, not a crash', async () => {

@@ -19,7 +19,8 @@ export async function stopAll(): Promise<void> {
   await Promise.all(stops.splice(0).map((stop) => stop()));
 }
 
-function track(server: net.Server): Promise<number> {
+/** Listens on 127.0.0.1 port 0; `stopAll()` closes the server and every connection it took. */
+export function track(server: net.Server): Promise<number> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);

@@ -55,45 +55,80 @@ async function sendAgentTrace(grpcUrl: string): Promise<string> {
   return root.spanContext().traceId;
 }
 
+/** `up --local` as in a terminal (human output, random ports); `seen` waits for a pattern on stdout. */
+function startInTerminal() {
+  const child = execa('node', [BIN, 'up', '--local', ...RANDOM_PORT_FLAGS], { env: cleanEnv(), extendEnv: false, reject: false });
+  cleanups.push(async () => {
+    child.kill('SIGKILL');
+    await child;
+  });
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const seen = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = stdout.match(pattern);
+        if (!match) return;
+        child.stdout!.off('data', check);
+        resolve(match);
+      };
+      child.stdout!.on('data', check);
+      check();
+      void child.then(() => reject(new Error(`exited early:\n${stdout}`)));
+    });
+  return { child, output: () => stdout, seen };
+}
+
 describe('up --local in a terminal', () => {
   it('prints where it listens and the export lines, draws each finished trace, and stops on Ctrl-C with a summary', async () => {
-    const child = execa('node', [BIN, 'up', '--local', ...RANDOM_PORT_FLAGS], { env: cleanEnv(), extendEnv: false, reject: false });
-    cleanups.push(async () => {
-      child.kill('SIGKILL');
-      await child;
-    });
-    let stdout = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const seen = (pattern: RegExp) =>
-      new Promise<RegExpMatchArray>((resolve, reject) => {
-        const check = () => {
-          const match = stdout.match(pattern);
-          if (!match) return;
-          child.stdout!.off('data', check);
-          resolve(match);
-        };
-        child.stdout!.on('data', check);
-        check();
-        void child.then(() => reject(new Error(`exited early:\n${stdout}`)));
-      });
+    const { child, output, seen } = startInTerminal();
     await seen(/Ctrl-C stops\./);
     const [, grpcPort] = await seen(/export OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/127\.0\.0\.1:(\d+)/);
-    expect(stdout).toMatch(/OTLP gRPC\s+http:\/\/127\.0\.0\.1:\d+/);
-    expect(stdout).toMatch(/Trace viewer\s+http:\/\/127\.0\.0\.1:\d+/);
-    expect(stdout).toContain('export OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
+    expect(output()).toMatch(/OTLP gRPC\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(output()).toMatch(/Trace viewer\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(output()).toContain('export OTEL_EXPORTER_OTLP_PROTOCOL=grpc');
 
     const traceId = await sendAgentTrace(`http://127.0.0.1:${grpcPort}`);
     // The trace is drawn once its root arrived and nothing more came for a moment.
     await seen(/tool\.invoke.*✖ error/);
-    expect(stdout).toMatch(new RegExp(`cognitive\\.run cli-agent  2 spans, .*1 error  http://127\\.0\\.0\\.1:\\d+/trace/${traceId}`));
-    expect(stdout).toMatch(/cli-agent {2}cognitive\.run +█+/);
-    expect(stdout).toMatch(/cli-agent {2}└─ tool\.invoke +█+ +\S+ ✖ error/);
-    expect(stdout.match(/└─ tool\.invoke/g)).toHaveLength(1); // drawn once
+    expect(output()).toMatch(new RegExp(`cognitive\\.run cli-agent  2 spans, .*1 error  http://127\\.0\\.0\\.1:\\d+/trace/${traceId}`));
+    expect(output()).toMatch(/cli-agent {2}cognitive\.run +█+/);
+    expect(output()).toMatch(/cli-agent {2}└─ tool\.invoke +█+ +\S+ ✖ error/);
+    expect(output().match(/└─ tool\.invoke/g)).toHaveLength(1); // drawn once
 
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(0);
-    expect(stdout).toMatch(/Stopped after .*: 2 spans received \(0 refused\), 1 traces kept/);
+    expect(output()).toMatch(/Stopped after .*: 2 spans received \(0 refused\), 1 traces kept/);
+  });
+
+  it('traces faster than a person can read: one summary line per second instead of every tree', async () => {
+    const { child, output, seen } = startInTerminal();
+    await seen(/Ctrl-C stops\./);
+    const stdout = output();
+    const grpc = /export OTEL_EXPORTER_OTLP_ENDPOINT=(\S+)/.exec(stdout)![1]!;
+    const viewer = /Trace viewer\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+    const load = await runCli(['send-test-trace', '--endpoint', grpc, '--count', '200', '--error']);
+    expect(load.exitCode, load.stderr).toBe(0);
+    // Settled: the live view has seen every trace (drawn or counted).
+    const counted = () => {
+      const trees = output().match(/^cognitive\.run .* 15 spans, /gm)?.length ?? 0;
+      const summaries = [...output().matchAll(/^\S+ {2}(\d+) traces?, (\d+) spans?, (\d+) errors? in (\d+) traces? \(too many to draw; (\S+)\)$/gm)];
+      return { trees, summaries };
+    };
+    for (let i = 0; i < 100 && counted().trees + counted().summaries.reduce((n, m) => n + Number(m[1]), 0) < 200; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const { trees, summaries } = counted();
+    expect(summaries.length).toBeGreaterThan(0);
+    expect(trees + summaries.reduce((n, m) => n + Number(m[1]), 0)).toBe(200);
+    expect(trees).toBeLessThanOrEqual(3 * (summaries.length + 1));
+    for (const [, traces, spans, errors, errorTraces, link] of summaries) {
+      expect(Number(spans)).toBe(15 * Number(traces));
+      expect(Number(errors)).toBe(3 * Number(traces)); // --error: call, tool.invoke and cognitive.tool_call fail
+      expect(Number(errorTraces)).toBe(Number(traces));
+      expect(link).toBe(`${viewer}/search?tags=${encodeURIComponent('{"error":"true"}')}`);
+    }
+    child.kill('SIGINT');
+    expect((await child).exitCode).toBe(0);
   });
 
   it('--quiet prints no spans; --json prints one line per span', async () => {

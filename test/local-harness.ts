@@ -2,6 +2,9 @@
  * Runs the built CLI's `up --local` the way a user does, on random ports (every port flag 0), and reads
  * the ports from its first --json line. Shared by the test/local*.test.ts files.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { BIN, cleanEnv } from './helpers/cli.js';
 
@@ -38,8 +41,10 @@ const running = new Set<ResultPromise>();
 
 /** Starts `up --local --json` with random ports plus `args`; resolves once it says where it listens. */
 export async function startLocal(args: string[] = [], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<LocalRun> {
+  // A state directory of its own, so runs in parallel never meet as "a second up --local".
+  const stateHome = await mkdtemp(path.join(tmpdir(), 'loom-otel-state-'));
   const child = execa('node', [BIN, 'up', '--local', '--json', ...RANDOM_PORT_FLAGS, ...args], {
-    env: options.env ?? cleanEnv(),
+    env: { ...(options.env ?? cleanEnv()), XDG_STATE_HOME: stateHome },
     extendEnv: false,
     reject: false,
     ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -71,6 +76,7 @@ export async function startLocal(args: string[] = [], options: { env?: Record<st
       child.kill(signal);
       const result = await child;
       running.delete(child);
+      await rm(stateHome, { recursive: true, force: true });
       const events = stdout
         .split('\n')
         .filter((line) => line.startsWith('{'))

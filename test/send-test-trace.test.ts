@@ -299,6 +299,43 @@ describe('send-test-trace against up --local', () => {
   });
 });
 
+describe('send-test-trace finds the up --local its endpoint points at (its PID file)', () => {
+  it('checks the span metrics on its metrics endpoint, and prints its viewer links, not Grafana', async () => {
+    const run = await runCli(['send-test-trace', '--service', 'local-hop-agent'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: stack.urls.otlpGrpc }), cwd: workDir });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const traceId = /^Trace ([0-9a-f]{32})$/m.exec(run.stdout)?.[1];
+    expect(run.stdout).toMatch(new RegExp(`Jaeger\\s+15/15 spans, 2 services .*\\(${stack.urls.jaegerUi}\\)`));
+    expect(run.stdout).toMatch(new RegExp(`Metrics\\s+spanmetrics for local-hop-agent after \\d+\\.\\d+ s \\(${stack.urls.collectorMetrics}\\)`));
+    expect(run.stdout).not.toContain('not checked');
+    expect(run.stdout).toContain(`Viewer:  ${stack.urls.jaegerUi}/trace/${traceId}`);
+    expect(run.stdout).toContain(`Search:  ${stack.urls.jaegerUi}/search?service=local-hop-agent`);
+    expect(run.stdout).toContain(`Metrics: ${stack.urls.jaegerUi}/metrics`);
+    expect(run.stdout).not.toContain('Grafana');
+
+    const json = await runCli(['--json', 'send-test-trace', '--service', 'local-hop-json'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: stack.urls.otlpHttp, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }), cwd: workDir });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.prometheus).toMatchObject({ kind: 'metrics-endpoint', url: stack.urls.collectorMetrics, visible: true, service: 'local-hop-json', before: 0, calls: 8 }); // the agent's 8 of the 15 spans
+    expect(doc.prometheus.source).toMatch(/^up --local \(PID \d+\)$/);
+    expect(doc.links).toEqual({ jaeger: `${stack.urls.jaegerUi}/trace/${doc.traceId}`, search: `${stack.urls.jaegerUi}/search?service=local-hop-json`, metrics: `${stack.urls.jaegerUi}/metrics` });
+  });
+
+  it('on a terminal, a spinner names the hop it waits for (in --json mode too, on stderr)', async () => {
+    for (const json of [false, true]) {
+      // script(1) gives the command a pseudo-terminal, as a user's shell would.
+      const command = `node ${BIN} ${json ? '--json ' : ''}send-test-trace --service spinner-agent`;
+      const run = await execa('script', ['-qec', command, '/dev/null'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: stack.urls.otlpGrpc }), extendEnv: false, cwd: workDir, reject: false });
+      expect(run.exitCode, String(run.stdout)).toBe(0);
+      const output = String(run.stdout);
+      expect(output).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for the export to http:\/\/127\.0\.0\.1:\d+ · \d+\.\d s/);
+      expect(output).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for (Jaeger and the span metrics|Jaeger|the span metrics) · \d+\.\d s/);
+    }
+    // Without a terminal: no spinner.
+    const piped = await runCli(['send-test-trace', '--service', 'spinner-agent'], { env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: stack.urls.otlpGrpc }), cwd: workDir });
+    expect(piped.stderr).not.toContain('waiting for');
+  });
+});
+
 describe.runIf(hasPrometheus)('send-test-trace with a real Prometheus scraping up --local', () => {
   it('reports the Prometheus hop once the spanmetrics of the test service are scraped', async () => {
     const url = prometheus!.url;

@@ -68,13 +68,18 @@ describe('the generated collector counts LLM tokens', () => {
   });
 });
 
-describe('the generated docs', () => {
+describe('the generated Jaeger config and docs', () => {
   it("name the token series and tell Jaeger's Monitor tab users to pick Internal or Client", async () => {
     const readme = await readFile(path.join(work.dir, 'stack', 'README.md'), 'utf8');
     expect(readme).toContain('`llm_tokens_total` counts the tokens recorded on spans, by `gen_ai_token_type`');
     expect(readme).toMatch(/Monitor tab .* span kind Server: Loom's spans are Internal\n\(the test trace's LLM calls Client\), so pick Internal or Client/);
     const jaeger = await readFile(path.join(work.dir, 'stack', 'jaeger.yaml'), 'utf8');
     expect(jaeger).toContain('so pick Internal or Client in the tab');
+  });
+
+  it('keeps Jaeger from tracing its own API calls into its own storage (on by default in Jaeger v2)', async () => {
+    const jaeger = parse(await readFile(path.join(work.dir, 'stack', 'jaeger.yaml'), 'utf8')) as { extensions: { jaeger_query: Record<string, unknown> } };
+    expect(jaeger.extensions.jaeger_query.enable_tracing).toBe(false);
   });
 });
 

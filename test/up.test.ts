@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runCli, tempDir } from './helpers/cli.js';
 import {
   allRunning,
-  composePsOutput,
+  collectorExited,
   freePort,
   initStack,
   installStandIn,
@@ -207,15 +207,7 @@ describe('loom-otel up (stand-in docker)', () => {
   it('stops waiting when a container exits, and shows its log (stand-in docker)', async () => {
     await initStack(stackDir);
     const docker = await installStandIn(root.dir, ['docker']);
-    const exited = composePsOutput(
-      [
-        { service: 'otel-collector', state: 'exited', exitCode: 1 },
-        { service: 'jaeger', state: 'running' },
-        { service: 'prometheus', state: 'running' },
-        { service: 'grafana', state: 'running' },
-      ],
-      'lines',
-    );
+    const exited = collectorExited();
     const run = await runCli(['up', '--dir', stackDir, '--timeout', '60'], {
       env: docker.env({ STANDIN_PS_AFTER_UP: exited, STANDIN_LOGS: "Error: failed to get config: cannot unmarshal the configuration: 'exporters' unknown type: \"jaeger\"" }),
     });

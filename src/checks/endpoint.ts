@@ -2,7 +2,7 @@
  * Check groups 1 and 2: which OTLP endpoint is probed (each setting with where it came from; header
  * names only, never values), then the probe itself, step by step, so the failing step is named.
  */
-import { probeOtlp, type ProbeResult, type ProbeStepName } from '../otlp/probe.js';
+import { probeOtlp, probeTargetOf, type ProbeResult, type ProbeStepName } from '../otlp/probe.js';
 import { headerNames, type OtlpTraceSettings, type ServiceNameSetting } from '../otlp/settings.js';
 import { fail, info, pass, skip, type CheckResult } from './types.js';
 
@@ -48,16 +48,7 @@ export async function checkConnectivity(input: ConnectivityInput): Promise<Conne
   if (input.unusableBecause) {
     return { checks: [skip('connectivity', 'OTLP connectivity', input.unusableBecause)] };
   }
-  const probe = await probeOtlp({
-    url: settings.url.value,
-    protocol: settings.protocol.value,
-    tls: settings.tls.value,
-    headers: settings.headers.value,
-    timeoutMs: input.timeoutMs,
-    ...(settings.certificateFile ? { certificateFile: settings.certificateFile.value } : {}),
-    ...(settings.clientCertificateFile ? { clientCertificateFile: settings.clientCertificateFile.value } : {}),
-    ...(settings.clientKeyFile ? { clientKeyFile: settings.clientKeyFile.value } : {}),
-  });
+  const probe = await probeOtlp(probeTargetOf(settings, input.timeoutMs));
   const isGrpc = settings.protocol.value === 'grpc';
   const titleOf = (name: ProbeStepName) =>
     name === 'export' ? (isGrpc ? 'Empty gRPC Export' : `Empty OTLP/HTTP POST ${safePath(settings.url.value)}`) : STEP_TITLES[name];

@@ -87,7 +87,8 @@ async function runProbe(part: PartName, probe: HealthProbe, timeoutMs: number): 
 
 /** Why an HTTP answer is not a healthy one, or undefined when it is. */
 function judgeAnswer(part: PartName, status: number, body: string): string | undefined {
-  if (status !== 200) return `answered ${status}${body.trim() ? ` ${body.trim().slice(0, 120)}` : ''}`;
+  const line = body.replace(/\s+/g, ' ').trim();
+  if (status !== 200) return `answered ${status}${line ? ` ${line.slice(0, 120)}` : ''}`;
   const json = parseJson(body);
   if (part === 'jaeger' && !(json && 'data' in json)) return 'answered 200 without a JSON list of services';
   if (part === 'grafana' && json?.database !== 'ok') {
@@ -112,7 +113,16 @@ export function httpGet(
   headers: Readonly<Record<string, string>> = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string } | { error: string }> {
   return new Promise((resolve) => {
-    const request = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json', ...headers } }, (response) => {
+    // One deadline for the whole exchange: Node's `timeout` is an idle timer, which a trickling peer resets.
+    const timer = setTimeout(() => {
+      request.destroy();
+      resolve({ error: `no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
+    const done = (answer: Awaited<ReturnType<typeof httpGet>>) => {
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    const request = http.get(url, { headers: { accept: 'application/json', ...headers } }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
@@ -120,15 +130,11 @@ export function httpGet(
         if (size < 65_536) chunks.push(chunk);
         size += chunk.length;
       });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', (error) => resolve({ error: error.message }));
-    });
-    request.on('timeout', () => {
-      request.destroy();
-      resolve({ error: `no answer within ${timeoutMs} ms` });
+      response.on('end', () => done({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', (error) => done({ error: error.message }));
     });
     request.on('error', (error: NodeJS.ErrnoException) => {
-      resolve({ error: describeNetworkError(error, { url, protocol: 'http/protobuf', timeoutMs }).cause });
+      done({ error: describeNetworkError(error, { url, protocol: 'http/protobuf', timeoutMs }).cause });
     });
   });
 }

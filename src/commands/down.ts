@@ -1,6 +1,7 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ActionError, InterruptedError } from '../errors.js';
-import { createOutputContext, type GlobalFlags } from '../output/context.js';
+import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { mark } from '../output/style.js';
 import { findStack, stackDir } from '../stack/manifest.js';
 import { oneOf } from './parse.js';
@@ -32,8 +33,12 @@ async function runDown(options: Record<string, unknown>, command: Command): Prom
     );
   }
   const stack = await findStack(dir);
+  if (await downLocal(ctx, stack?.dir)) return;
   if (!stack) {
-    throw new ActionError(`No loom-otel stack in ${where} (no loom-otel.json), so there is nothing to stop.`, 'Point --dir at the stack directory that `loom-otel up` started.');
+    throw new ActionError(
+      `No loom-otel stack in ${where} (no loom-otel.json) and no \`loom-otel up --local\` runs for this user, so there is nothing to stop.`,
+      'Point --dir at the stack directory that `loom-otel up` (or `up --local`) started.',
+    );
   }
   const engine = await detectEngine(engineChoice);
   await ensureEngineRunning(engine);
@@ -69,4 +74,42 @@ async function runDown(options: Record<string, unknown>, command: Command): Prom
         : '  It has no data volumes (neither Prometheus nor Grafana is part of it).'
       : `  Its data is kept${dataVolumes.length > 0 ? ` (${dataVolumes.join(', ')})` : ''}; \`loom-otel down --volumes\` deletes it. \`loom-otel up\` starts it again.`,
   );
+}
+
+/** How long down waits for up --local to close its ports and print its summary after SIGTERM. */
+const LOCAL_STOP_TIMEOUT_MS = 10_000;
+
+/** Stops the `up --local` recorded for this stack directory (or user); false when there is none. */
+async function downLocal(ctx: OutputContext, stackDirWithManifest: string | undefined): Promise<boolean> {
+  const { answersAsItself, findLocalInstance, goneMessage, instanceJson } = await import('./local-instance.js');
+  const { removeInstance, stopInstance } = await import('../local/lifecycle.js');
+  const local = await findLocalInstance(stackDirWithManifest);
+  if (!local) return false;
+  const { instance } = local;
+  if (local.state === 'gone') {
+    if (ctx.json) ctx.emitJson({ ok: true, servedBy: 'up --local', stopped: false, local: instanceJson(local) });
+    else ctx.out(`${mark(ctx.style, 'pass')} Nothing to stop: ${goneMessage(local)}`);
+    return true;
+  }
+  // A PID file outlives a reboot, and PIDs are reused: only signal a process that answers as this up --local.
+  if (!(await answersAsItself(instance))) {
+    throw new ActionError(
+      `PID ${instance.pid} from ${local.pidFile} is alive, but nothing answers as loom-otel up --local on its health port ${instance.ports.collectorHealth}; down does not signal a process it cannot identify.`,
+      `If PID ${instance.pid} is that up --local (hung), stop it with \`kill ${instance.pid}\`; if it is another program, delete ${local.pidFile}.`,
+    );
+  }
+  if (!(await stopInstance(instance, LOCAL_STOP_TIMEOUT_MS))) {
+    throw new ActionError(
+      `loom-otel up --local (PID ${instance.pid}) did not stop within ${LOCAL_STOP_TIMEOUT_MS / 1000} s of SIGTERM.`,
+      `Stop it with \`kill -9 ${instance.pid}\`; \`loom-otel status\` then removes its PID file.`,
+    );
+  }
+  await removeInstance(path.dirname(local.pidFile), instance.pid);
+  if (ctx.json) {
+    ctx.emitJson({ ok: true, servedBy: 'up --local', stopped: true, local: { ...instanceJson(local), running: false } });
+    return true;
+  }
+  ctx.out(`${mark(ctx.style, 'pass')} Stopped loom-otel up --local (PID ${instance.pid}); its traces were in memory and are gone with it.`);
+  if (instance.logFile) ctx.out(`  Its log, ending with a summary of what it received: ${instance.logFile}`);
+  return true;
 }

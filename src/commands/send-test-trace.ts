@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { ActionError, CliError, ExitCode, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
+import { rememberSecrets } from '../output/redact.js';
 import { mark } from '../output/style.js';
-import { OTLP_PROTOCOLS, resolveOtlpTraceSettings, resolveServiceName, headerNames, type OtlpTraceSettings, type SettingProblem } from '../otlp/settings.js';
+import { OTLP_PROTOCOLS, credentialsOf, resolveOtlpTraceSettings, resolveServiceName, headerNames, type OtlpTraceSettings, type SettingProblem } from '../otlp/settings.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { collectKeyValue, oneOf, parseInteger, parseNumber, parseSeconds } from './parse.js';
-import type { SendTraceResult, VerifyPlan } from '../trace/send.js';
+import type { SendTraceResult, VerifyPlan, WaitingFor } from '../trace/send.js';
+import { createSpinner } from '../output/spinner.js';
 import type { LoadProgress, LoadSummary } from '../trace/load.js';
 import type { LoomTraceOptions } from '../trace/loom-trace.js';
+import { localStackServing, type LocalInstance } from './local-instance.js';
 
 interface SendTestTraceFlags {
   dir?: string;
@@ -32,6 +35,8 @@ const DEFAULT_WAIT_SECONDS = '30';
 /** Where Jaeger's query API listens when there is no stack manifest (Jaeger's own default port). */
 const DEFAULT_JAEGER_URL = 'http://127.0.0.1:16686';
 const DEFAULT_SERVICE = 'loom-test-agent';
+/** How long a finished run may wait for handles a peer keeps open before the process exits anyway. */
+const LINGER_MS = 500;
 
 export function defineSendTestTrace(command: Command): void {
   command
@@ -60,10 +65,18 @@ Any of --count, --rate, --concurrency switches to load mode: no verification, a 
     .action(async (flags: SendTestTraceFlags, command: Command) => {
       const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
       const plan = await planRun(flags, command);
+      rememberSecrets(credentialsOf(plan.settings));
       quietTlsServerNameWarning();
       for (const problem of plan.warnings) ctx.err(`${ctx.style.yellow('Warning:')} ${problem.variable}: ${problem.message}. ${problem.fix}`);
-      if (plan.load) await runLoadMode(ctx, plan, plan.load);
-      else await runSingle(ctx, plan);
+      try {
+        if (plan.load) await runLoadMode(ctx, plan, plan.load);
+        else await runSingle(ctx, plan);
+      } finally {
+        // grpc-js keeps a connection attempt open after its channel is closed (a TLS handshake the peer never
+        // finishes): once the result is printed, nothing may keep the command running past its deadline.
+        // Unref'd, this timer never delays an exit that would happen anyway.
+        setTimeout(() => process.exit(), LINGER_MS).unref();
+      }
     });
 }
 
@@ -93,6 +106,8 @@ interface RunPlan {
   skipped: { jaeger?: string; prometheus?: string };
   load?: LoadFlags;
   stack?: FoundStack;
+  /** The running `up --local` the endpoint points at: its viewer and metrics endpoint are checked. */
+  local?: LocalInstance;
   warnings: SettingProblem[];
 }
 
@@ -170,18 +185,23 @@ async function planRun(flags: SendTestTraceFlags, command: Command): Promise<Run
 
   const skipped: RunPlan['skipped'] = {};
   let verify: VerifyPlan | false = false;
+  const local = await localStackServing(settings.url.value, stack?.dir);
   if (!load && flags.verify) {
     verify = { waitMs };
     // The UI URL of a part is also where its HTTP API lives (same port).
     const fromManifest = (part: 'jaeger' | 'prometheus') => stack?.model.part(part)?.uiUrl?.replace(/\/+$/, '');
     const manifestJaeger = fromManifest('jaeger');
     const manifestPrometheus = fromManifest('prometheus');
+    const localSource = local && `up --local (PID ${local.pid})`;
     if (jaegerUrl) verify.jaeger = { url: jaegerUrl, source: 'flag --jaeger-url' };
+    else if (local) verify.jaeger = { url: `http://127.0.0.1:${local.ports.jaegerUi}`, source: localSource! };
     else if (manifestJaeger) verify.jaeger = { url: manifestJaeger, source: 'stack manifest' };
     else if (stack) skipped.jaeger = `Jaeger is not part of the stack in ${stack.dir} (give --jaeger-url to check one)`;
     else verify.jaeger = { url: DEFAULT_JAEGER_URL, source: 'default' };
-    if (prometheusUrl) verify.prometheus = { url: prometheusUrl, source: 'flag --prometheus-url' };
-    else if (manifestPrometheus) verify.prometheus = { url: manifestPrometheus, source: 'stack manifest' };
+    if (prometheusUrl) verify.prometheus = { url: prometheusUrl, source: 'flag --prometheus-url', kind: 'prometheus' };
+    // up --local has no Prometheus: read the span metrics where Prometheus would scrape them.
+    else if (local) verify.prometheus = { url: `http://127.0.0.1:${local.ports.collectorMetrics}/metrics`, source: localSource!, kind: 'metrics-endpoint' };
+    else if (manifestPrometheus) verify.prometheus = { url: manifestPrometheus, source: 'stack manifest', kind: 'prometheus' };
     else skipped.prometheus = stack ? `Prometheus is not part of the stack in ${stack.dir}` : 'no Prometheus to ask (no stack manifest; give --prometheus-url to check one)';
   } else if (!load) {
     skipped.jaeger = skipped.prometheus = 'not checked (--no-verify)';
@@ -202,6 +222,7 @@ async function planRun(flags: SendTestTraceFlags, command: Command): Promise<Run
     skipped,
     ...(load ? { load } : {}),
     ...(stack ? { stack } : {}),
+    ...(local ? { local } : {}),
     warnings: [...settings.problems, ...service.problems],
   };
 }
@@ -234,20 +255,32 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
     import('../trace/jaeger.js'),
   ]);
   const { style } = ctx;
-  const result = await sendTestTrace({
-    settings: plan.settings,
-    trace: plan.trace,
-    verify: plan.verify,
-    onTraceId: (traceId) => {
-      if (!ctx.json) ctx.out(`Trace ${style.bold(traceId)}`);
-    },
-  });
+  // stderr carries the spinner, so --json (stdout) gets it too on a terminal.
+  const spinner = createSpinner();
+  const metricsName = plan.verify && plan.verify.prometheus?.kind === 'metrics-endpoint' ? 'the span metrics' : 'Prometheus';
+  const hopNames: Record<WaitingFor, string> = { export: `the export to ${plan.settings.url.value}`, jaeger: 'Jaeger', prometheus: metricsName };
+  let result: SendTraceResult;
+  try {
+    result = await sendTestTrace({
+      settings: plan.settings,
+      trace: plan.trace,
+      verify: plan.verify,
+      onTraceId: (traceId) => {
+        if (!ctx.json) ctx.out(`Trace ${style.bold(traceId)}`);
+      },
+      onWaiting: (hops) => spinner?.update(hops.length ? `waiting for ${hops.map((hop) => hopNames[hop]).join(' and ')}` : ''),
+    });
+  } finally {
+    spinner?.stop();
+  }
 
   const failure = verdict(result, plan);
-  const links = {
-    ...(result.jaeger ? { jaeger: jaeger.jaegerTraceLink(result.jaeger.url, result.traceId) } : {}),
-    ...(plan.stack?.model.dashboardUrl ? { grafana: plan.stack.model.dashboardUrl } : {}),
-  };
+  const links = plan.local
+    ? localLinks(plan.local, result.traceId, plan.trace.service)
+    : {
+        ...(result.jaeger ? { jaeger: jaeger.jaegerTraceLink(result.jaeger.url, result.traceId) } : {}),
+        ...(plan.stack?.model.dashboardUrl ? { grafana: plan.stack.model.dashboardUrl } : {}),
+      };
   const stored = result.jaeger?.trace ? jaeger.toWaterfall(result.jaeger.trace) : undefined;
 
   if (ctx.json) {
@@ -294,8 +327,9 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
     const p = result.prometheus;
     if (p) {
       const where = `(${p.url})`;
-      if (p.visible) ctx.out(`${mark(style, 'pass')} ${label('Prometheus')} spanmetrics for ${p.service} after ${seconds(p.seconds)} ${style.dim(where)}`);
-      else ctx.out(`${mark(style, 'fail')} ${label('Prometheus')} no new spanmetrics for ${p.service}${p.lastError ? `: ${p.lastError}` : ''} ${style.dim(where)}`);
+      const name = p.kind === 'metrics-endpoint' ? 'Metrics' : 'Prometheus';
+      if (p.visible) ctx.out(`${mark(style, 'pass')} ${label(name)} spanmetrics for ${p.service} after ${seconds(p.seconds)} ${style.dim(where)}`);
+      else ctx.out(`${mark(style, 'fail')} ${label(name)} no new spanmetrics for ${p.service}${p.lastError ? `: ${p.lastError}` : ''} ${style.dim(where)}`);
     } else if (result.prometheusSkipped) {
       ctx.out(`${mark(style, 'warn')} ${label('Prometheus')} ${result.prometheusSkipped}`);
     } else {
@@ -309,10 +343,20 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
     ctx.out(style.dim(stored ? 'As stored in Jaeger:' : 'As sent (not read back):'));
     for (const line of renderWaterfall(tree, style)) ctx.out(`  ${line}`);
   }
-  if (links.jaeger || links.grafana) ctx.out();
-  if (links.jaeger) ctx.out(`Jaeger:  ${links.jaeger}`);
-  if (links.grafana) ctx.out(`Grafana: ${links.grafana}`);
+  const shown = Object.entries(links);
+  if (shown.length > 0) ctx.out();
+  // up --local serves the trace at Jaeger's URL, with its own viewer.
+  const labels = plan.local ? { ...LINK_LABELS, jaeger: 'Viewer' } : LINK_LABELS;
+  for (const [name, url] of shown) ctx.out(`${`${labels[name] ?? name}:`.padEnd(9)}${url}`);
   if (failure) throw failure;
+}
+
+const LINK_LABELS: Record<string, string> = { jaeger: 'Jaeger', grafana: 'Grafana', search: 'Search', metrics: 'Metrics' };
+
+/** up --local's own pages: the trace, the search for the test service, and the agents metrics page (its Grafana). */
+function localLinks(local: LocalInstance, traceId: string, service: string): Record<string, string> {
+  const base = `http://127.0.0.1:${local.ports.jaegerUi}`;
+  return { jaeger: `${base}/trace/${traceId}`, search: `${base}/search?service=${encodeURIComponent(service)}`, metrics: `${base}/metrics` };
 }
 
 /** The error the run ends with, or undefined when everything asked for was seen. */
@@ -333,8 +377,9 @@ function verdict(result: SendTraceResult, plan: RunPlan): CliError | undefined {
     unseen.push(`${had}${j.lastError ? `; ${j.lastError}` : ''}`);
   }
   const p = result.prometheus;
-  if (p?.visible) seen.push(`Prometheus counted ${p.service}`);
-  else if (p) unseen.push(`Prometheus showed no new spanmetrics for ${p.service}${p.lastError ? `; ${p.lastError}` : ''}`);
+  const metrics = p?.kind === 'metrics-endpoint' ? `the span metrics endpoint of up --local` : 'Prometheus';
+  if (p?.visible) seen.push(`${metrics} counted ${p.service}`);
+  else if (p) unseen.push(`${metrics} showed no new spanmetrics for ${p.service}${p.lastError ? `; ${p.lastError}` : ''}`);
   if (unseen.length === 0) return undefined;
   const reachability = [j?.lastError, p?.lastError].some(Boolean)
     ? ' If a backend is not running here, point at it with --jaeger-url / --prometheus-url, or use --no-verify.'

@@ -2,6 +2,8 @@
  * What `up`, `status` and `down` print about a running stack: the live health lines while waiting, the
  * table of URLs, the `export OTEL_...` lines for an agent. Terminal output only; no domain logic.
  */
+import { redact } from '../output/redact.js';
+import { terminalSafe } from '../output/terminal-safe.js';
 import type { PartHealth } from '../checks/health.js';
 import type { StackModel, StackPart } from '../stack/model.js';
 import { mark, type Style } from '../output/style.js';
@@ -99,7 +101,7 @@ export function createHealthProgress(ctx: OutputContext, model: StackModel, time
     const columns = process.stderr.columns || 100;
     const lines = model.parts.map((part) => truncate(progressLine(ctx.style, part.name.padEnd(width), latest.get(part.name), SPINNER[frame % SPINNER.length] ?? '-', started), columns));
     const up = drawn > 0 ? `\u001b[${drawn}A` : '';
-    process.stderr.write(`${up}${lines.map((line) => `\u001b[2K${line}\n`).join('')}`);
+    process.stderr.write(`${up}${lines.map((line) => `\u001b[2K${terminalSafe(redact(line), ctx.style.color)}\n`).join('')}`);
     drawn = lines.length;
     frame += 1;
   };

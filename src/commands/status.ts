@@ -37,11 +37,26 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
   const engineChoice = options.engine === undefined ? undefined : oneOf('--engine', String(options.engine), ENGINE_NAMES);
   const dir = stackDir(options.dir as string | undefined);
 
-  const stack = await findStack(dir);
-  if (!stack) {
-    throw new ActionError(`No loom-otel stack in ${displayDir(dir)} (no loom-otel.json).`, 'Run `loom-otel init` and `loom-otel up`, or point --dir at the stack directory.');
+  const found = await findStack(dir);
+  const { answersAsItself, findLocalInstance, goneMessage, instanceJson } = await import('./local-instance.js');
+  const local = await findLocalInstance(found?.dir);
+  if (local?.state === 'gone') {
+    process.exitCode = ExitCode.Failed;
+    if (ctx.json) return ctx.emitJson({ ok: false, servedBy: 'up --local', local: instanceJson(local) });
+    ctx.out(`${mark(ctx.style, 'fail')} ${goneMessage(local)}`);
+    ctx.out(`  \`loom-otel up --local${found ? ` --dir ${displayDir(dir)}` : ''}\` starts it again (--detach for the background).`);
+    return;
   }
-  const { model } = stack;
+  if (!found && !local) {
+    throw new ActionError(
+      `No loom-otel stack in ${displayDir(dir)} (no loom-otel.json), and no \`loom-otel up --local\` runs for this user.`,
+      'Run `loom-otel up --local` (no Docker), or `loom-otel init` and `loom-otel up`; or point --dir at the stack directory.',
+    );
+  }
+  // A running up --local's own ports win over the manifest's: it may have been started with port flags.
+  const { buildStackModel, DEFAULT_OPTIONS } = await import('../stack/model.js');
+  const stackOptions = found?.manifest.options ?? DEFAULT_OPTIONS;
+  const model = local ? buildStackModel({ ...stackOptions, ports: { ...stackOptions.ports, ...local.instance.ports } }) : found!.model;
   const { style } = ctx;
   const yesNo = (value: boolean, text = value ? 'yes' : 'no') => (value ? style.green(text) : style.red(text));
   const printTable = (parts: PartStatus[], runningCell: (p: PartStatus) => string) => {
@@ -60,7 +75,7 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
   };
 
   // The stack of `up --local` has no containers: asking an engine about it would only report failures.
-  if (await servedByLocalStack(model, PROBE_TIMEOUT_MS)) {
+  if (local || (await servedByLocalStack(model, PROBE_TIMEOUT_MS))) {
     const parts = await Promise.all(
       model.parts.map(async (part): Promise<PartStatus> => {
         const served = LOCAL_STACK_PARTS.has(part.name);
@@ -70,20 +85,27 @@ async function runStatus(options: Record<string, unknown>, command: Command): Pr
       }),
     );
     const served = parts.filter((p) => p.running);
-    const ok = served.every((p) => p.healthy);
+    const itself = local ? await answersAsItself(local.instance) : true;
+    const ok = itself && served.every((p) => p.healthy);
     if (!ok) process.exitCode = ExitCode.Failed;
     if (ctx.json) {
-      ctx.emitJson({ ok, stack: { name: model.options.name, dir }, servedBy: 'up --local', engine: null, parts });
+      ctx.emitJson({ ok, stack: found ? { name: model.options.name, dir } : null, servedBy: 'up --local', engine: null, ...(local ? { local: instanceJson(local) } : {}), parts });
       return;
     }
-    ctx.out(`${style.bold(model.options.name)} in ${displayDir(dir)} (served by \`loom-otel up --local\`: in-process, no container engine)`);
+    const where = found ? `${style.bold(model.options.name)} in ${displayDir(dir)}` : style.bold('loom-otel up --local');
+    const process_ = local ? `PID ${local.instance.pid}${local.instance.detached ? ', in the background' : ''}, since ${local.instance.startedAt}` : 'in-process';
+    ctx.out(`${where} (served by \`loom-otel up --local\`: ${process_}, no container engine)`);
+    if (local) ctx.out(style.dim(`PID file ${local.pidFile}${local.instance.logFile ? `; log ${local.instance.logFile}` : ''}`));
+    if (local && !itself) ctx.out(`${mark(style, 'fail')} PID ${local.instance.pid} is alive but its health check on port ${local.instance.ports.collectorHealth} does not answer as that up --local.`);
     ctx.out();
     const unhealthy = printTable(parts, (p) => (p.running ? yesNo(true) : style.dim(`no: ${p.state}`)));
     const absent = parts.filter((p) => !p.running).map((p) => p.part);
     if (ok) {
       ctx.out(`${mark(style, 'pass')} The ${served.length} parts \`loom-otel up --local\` serves are running and healthy${absent.length > 0 ? `; ${absent.join(' and ')} come with \`loom-otel up\` (Docker)` : ''}.`);
-    } else {
-      ctx.out(`${mark(style, 'fail')} \`loom-otel up --local\` runs but ${unhealthy.map((p) => p.part).join(' and ')} did not answer here: port flags given to it override the ports in ${stack.manifestPath}; restart it without them.`);
+    } else if (unhealthy.length > 0 && local) {
+      ctx.out(`${mark(style, 'fail')} \`loom-otel up --local\` (PID ${local.instance.pid}) runs but ${unhealthy.map((p) => p.part).join(' and ')} did not answer: it may be overloaded or hung${local.instance.logFile ? `; its log: ${local.instance.logFile}` : ''}.`);
+    } else if (unhealthy.length > 0) {
+      ctx.out(`${mark(style, 'fail')} \`loom-otel up --local\` runs but ${unhealthy.map((p) => p.part).join(' and ')} did not answer here: port flags given to it override the ports in ${found!.manifestPath}; restart it without them.`);
     }
     return;
   }

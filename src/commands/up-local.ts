@@ -3,8 +3,13 @@
  * (src/local), prints where everything listens and each finished trace, and stops cleanly on Ctrl-C or
  * SIGTERM. Imported lazily by up.ts, so gRPC and protobufjs load only here.
  */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { ActionError, UsageError } from '../errors.js';
+import { httpGet } from '../checks/health.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
 import { formatDuration, renderWaterfall } from '../output/waterfall.js';
 import { FinishedTraces } from '../local/finished-traces.js';
@@ -12,10 +17,24 @@ import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js'
 import { jaegerTraceId, serviceName } from '../local/jaeger.js';
 import { SPAN_KIND_NAMES, valueAsJson, type StoredSpan } from '../local/model.js';
 import { MAX_SERIES } from '../local/span-metrics.js';
+import { LiveRate, type SecondSummary } from '../local/live-rate.js';
+import type { StoredTrace } from '../local/store.js';
 import { LOCAL_PORT_NAMES, startLocalStack, type LocalStack } from '../local/stack.js';
 import type { ReceiverEvent } from '../local/receiver.js';
-import { findStack, stackDir } from '../stack/manifest.js';
-import { buildStackModel, DEFAULT_HOST_PORTS, DEFAULT_OPTIONS, DEPLOYMENT_ENV_VAR, LOCAL_PORT_ROLES, PORT_FLAGS, type LocalPortRole, type StackOptions } from '../stack/model.js';
+import { describePorts, findInstance, logFilePath, pidFilePath, readInstance, removeInstance, stateDir, writeInstance, type LocalInstance } from '../local/lifecycle.js';
+import { DEFAULT_STACK_DIR, findStack, stackDir } from '../stack/manifest.js';
+import {
+  buildStackModel,
+  DEFAULT_HOST_PORTS,
+  DEFAULT_OPTIONS,
+  DEPLOYMENT_ENV_VAR,
+  LOCAL_PORT_ROLES,
+  LOCAL_STACK_HEADER,
+  LOCAL_STACK_PID_HEADER,
+  PORT_FLAGS,
+  type LocalPortRole,
+  type StackOptions,
+} from '../stack/model.js';
 import { parseInteger } from './parse.js';
 import { agentEnvironment, exportLines, formatTable } from './stack-output.js';
 
@@ -33,6 +52,10 @@ interface LocalSettings {
   maxRequestMib: number;
   deploymentEnvironment: string;
   quiet: boolean;
+  /** Where the PID file (and a detached run's log) go. */
+  stateDir: string;
+  /** `--dir X` when the stack directory is not the default, for the commands we print. */
+  dirFlag: string;
 }
 
 /** commander's option key for a flag: --otlp-grpc-port -> otlpGrpcPort. */
@@ -72,6 +95,8 @@ async function resolveSettings(options: Record<string, unknown>): Promise<LocalS
     maxRequestMib,
     deploymentEnvironment: process.env[DEPLOYMENT_ENV_VAR] || stack?.manifest.options.environment || DEFAULT_OPTIONS.environment,
     quiet: Boolean(options.quiet),
+    stateDir: stateDir(stack?.dir),
+    dirFlag: stack && path.relative(process.cwd(), stack.dir) !== DEFAULT_STACK_DIR ? ` --dir ${stack.dir}` : '',
   };
 }
 
@@ -92,20 +117,27 @@ function localAgentEnvironment(settings: LocalSettings, ports: Record<LocalPortR
   return agentEnvironment(buildStackModel({ ...options, ports: { ...options.ports, ...ports }, environment: settings.deploymentEnvironment }));
 }
 
-function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalStack): void {
-  const u = urls(stack.ports);
-  const env = localAgentEnvironment(settings, stack.ports);
+interface Background {
+  pid: number;
+  logFile: string;
+  pidFile: string;
+}
+
+function printStartup(ctx: OutputContext, settings: LocalSettings, ports: Record<LocalPortRole, number>, background?: Background): void {
+  const u = urls(ports);
+  const env = localAgentEnvironment(settings, ports);
   if (ctx.json) {
     ctx.out(
       JSON.stringify({
         event: 'listening',
         host: settings.host,
-        ports: stack.ports,
+        ports,
         urls: u,
         env,
         maxTraces: settings.maxTraces,
         maxRequestMiB: settings.maxRequestMib,
         ...(settings.manifestPath ? { manifest: settings.manifestPath } : {}),
+        ...(background ? { detached: true, ...background } : { pid: process.pid }),
       }),
     );
     return;
@@ -114,7 +146,7 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalS
   const rows: Array<[string, string, string]> = [
     ['OTLP gRPC', u.otlpGrpc, 'TraceService, MetricsService, LogsService'],
     ['OTLP HTTP', u.otlpHttp, '/v1/traces, /v1/metrics, /v1/logs (protobuf or JSON, gzip)'],
-    ['Trace viewer', u.jaegerUi, 'Jaeger query API under /api'],
+    ['Trace viewer', u.jaegerUi, 'search, traces, /dependencies, /metrics; Jaeger query API under /api'],
     ['Span metrics', u.collectorMetrics, 'spanmetrics series for Prometheus'],
     ['Health check', u.collectorHealth, 'health_check answer'],
   ];
@@ -127,12 +159,14 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, stack: LocalS
   ctx.out('Point an agent at it:');
   for (const line of exportLines(env)) ctx.out(`  ${line}`);
   ctx.out();
-  ctx.out(
-    style.dim(
-      `Keeps the newest ${settings.maxTraces} traces in memory; metrics and logs are accepted and counted, not stored.` +
-        `${settings.quiet ? '' : ' Finished traces appear below.'} Ctrl-C stops.`,
-    ),
-  );
+  const kept = `Keeps the newest ${settings.maxTraces} traces in memory; metrics and logs are accepted and counted, not stored.`;
+  if (background) {
+    ctx.out(style.dim(kept));
+    ctx.out(`Runs in the background (PID ${background.pid}); its output goes to ${background.logFile}.`);
+    ctx.out(`${style.bold(`loom-otel status${settings.dirFlag}`)} shows it; ${style.bold(`loom-otel down${settings.dirFlag}`)} stops it.`);
+    return;
+  }
+  ctx.out(style.dim(`${kept}${settings.quiet ? '' : ' Finished traces appear below.'} Ctrl-C stops.`));
 }
 
 const STATUS_NAMES = ['UNSET', 'OK', 'ERROR'] as const;
@@ -155,9 +189,20 @@ function spanJson(span: StoredSpan) {
   };
 }
 
-function printTrace(ctx: OutputContext, stack: LocalStack, traceId: string): void {
-  const trace = stack.receiver.store.get(traceId);
-  if (!trace) return; // evicted before it settled
+/** The viewer's search for traces with an error span, in Jaeger UI's URL form. */
+const ERROR_SEARCH = `/search?tags=${encodeURIComponent(JSON.stringify({ error: 'true' }))}`;
+
+function printSecondSummary(ctx: OutputContext, stack: LocalStack, summary: SecondSummary): void {
+  const { style } = ctx;
+  const base = urls(stack.ports).jaegerUi;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const errors = summary.errors > 0 ? style.red(`${plural(summary.errors, 'error')} in ${plural(summary.errorTraces, 'trace')}`) : '0 errors';
+  const link = summary.errors > 0 ? `${base}${ERROR_SEARCH}` : `${base}/search`;
+  ctx.out(`${style.dim(new Date().toTimeString().slice(0, 8))}  ${plural(summary.traces, 'trace')}, ${plural(summary.spans, 'span')}, ${errors} ${style.dim(`(too many to draw; ${link})`)}`);
+}
+
+function printTrace(ctx: OutputContext, stack: LocalStack, trace: StoredTrace): void {
+  const { traceId } = trace;
   const { style } = ctx;
   const spans = trace.spans.map((s) => ({
     spanId: s.spanId,
@@ -229,34 +274,148 @@ function printSummary(ctx: OutputContext, stack: LocalStack): void {
   }
 }
 
+/** Set in the environment of the background process `--detach` starts: the log file its output goes to. */
+const DETACHED_LOG_VAR = 'LOOM_OTEL_DETACHED_LOG';
+/** How long `--detach` waits for the background process to answer. */
+const DETACH_TIMEOUT_MS = 30_000;
+/** Lines of a failed background start's log shown to the user. */
+const LOG_TAIL_LINES = 15;
+
+/** A second `up --local` for the same stack directory (or the same user, without one) names the first. */
+async function refuseSecondInstance(settings: LocalSettings): Promise<void> {
+  const found = await findInstance(settings.stateDir);
+  if (found?.state !== 'running') return;
+  const { instance } = found;
+  throw new ActionError(
+    `loom-otel up --local already runs (PID ${instance.pid}, since ${instance.startedAt}; ${describePorts(instance.ports)}).`,
+    `Stop it with \`loom-otel down${settings.dirFlag}\`${instance.detached ? "" : " (or Ctrl-C in its terminal)"}, or use it as it is: \`loom-otel status${settings.dirFlag}\` shows it.`,
+  );
+}
+
+/** A port in use may be held by another up --local (from another directory): its health answer says so, with its PID. */
+async function nameThePortHolder(settings: LocalSettings, error: ActionError): Promise<ActionError> {
+  const port = settings.ports.collectorHealth;
+  if (!/already in use/.test(error.message) || port === 0) return error;
+  const answer = await httpGet(`http://127.0.0.1:${port}/`, 1_000);
+  if ('error' in answer || answer.headers[LOCAL_STACK_HEADER.name] !== LOCAL_STACK_HEADER.value) return error;
+  const pid = answer.headers[LOCAL_STACK_PID_HEADER];
+  return new ActionError(
+    `${error.message} Another loom-otel up --local${pid ? ` (PID ${String(pid)})` : ''} holds the stack's ports (its health check answers on ${port}).`,
+    `Stop it with \`loom-otel down\` in the directory it was started from (or \`kill ${pid ? String(pid) : '<pid>'}\`), or choose other ports with the port flags (0 picks a free one).`,
+  );
+}
+
+async function startStack(settings: LocalSettings): Promise<LocalStack> {
+  try {
+    return await startLocalStack({
+      host: settings.host,
+      ports: settings.ports,
+      maxTraces: settings.maxTraces,
+      maxRequestBytes: settings.maxRequestMib * 1024 * 1024,
+      deploymentEnvironment: settings.deploymentEnvironment,
+    });
+  } catch (error) {
+    throw error instanceof ActionError ? await nameThePortHolder(settings, error) : error;
+  }
+}
+
+async function logTail(logFile: string): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+}
+
+/**
+ * `--detach`: runs the same command without --detach as a background process (its own session, output
+ * to the log file) and returns once its PID file is written and its health check answers.
+ */
+async function detach(ctx: OutputContext, settings: LocalSettings): Promise<void> {
+  await mkdir(settings.stateDir, { recursive: true });
+  const logFile = logFilePath(settings.stateDir);
+  const fd = openSync(logFile, 'w', 0o600);
+  const args = [...process.execArgv, process.argv[1]!, ...process.argv.slice(2).filter((arg) => arg !== '--detach')];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, [DETACHED_LOG_VAR]: logFile } });
+  closeSync(fd);
+  let exitCode: number | null | undefined;
+  child.once('exit', (code, signal) => (exitCode = code ?? (signal ? 128 : -1)));
+  const deadline = Date.now() + DETACH_TIMEOUT_MS;
+  let instance: LocalInstance | undefined;
+  while (instance === undefined) {
+    if (exitCode !== undefined) {
+      throw new ActionError(
+        `The background up --local stopped before it answered (exit code ${exitCode}). The end of its log (${logFile}):\n${await logTail(logFile)}`,
+        'Fix what the log names and run the command again; without --detach it prints the same in this terminal.',
+      );
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new ActionError(`The background up --local (PID ${child.pid}) did not answer within ${DETACH_TIMEOUT_MS / 1000} s; it was stopped. Its log: ${logFile}`, 'Run without --detach to see it start.');
+    }
+    const recorded = await readInstance(settings.stateDir);
+    if (recorded !== undefined && recorded.pid === child.pid) {
+      const health = await httpGet(`http://127.0.0.1:${recorded.ports.collectorHealth}/`, 2_000);
+      if (!('error' in health) && health.status === 200) instance = recorded;
+    }
+    if (instance === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.unref();
+  printStartup(ctx, settings, instance.ports, { pid: instance.pid, logFile, pidFile: pidFilePath(settings.stateDir) });
+}
+
 export async function runUpLocal(options: Record<string, unknown>, command: Command): Promise<void> {
   const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
   const settings = await resolveSettings(options);
-  const stack = await startLocalStack({
-    host: settings.host,
-    ports: settings.ports,
-    maxTraces: settings.maxTraces,
-    maxRequestBytes: settings.maxRequestMib * 1024 * 1024,
-    deploymentEnvironment: settings.deploymentEnvironment,
-  });
-  printStartup(ctx, settings, stack);
+  await refuseSecondInstance(settings);
+  if (options.detach) return detach(ctx, settings);
 
-  const finished = new FinishedTraces((traceId) => printTrace(ctx, stack, traceId));
+  const stack = await startStack(settings);
+  const detachedLog = process.env[DETACHED_LOG_VAR];
+  const instance: LocalInstance = {
+    pid: process.pid,
+    ports: stack.ports,
+    host: settings.host,
+    startedAt: stack.startedAt.toISOString(),
+    detached: detachedLog !== undefined,
+    ...(detachedLog ? { logFile: detachedLog } : {}),
+    ...(settings.manifestPath ? { stackDir: path.dirname(settings.manifestPath) } : {}),
+  };
+  try {
+    await writeInstance(settings.stateDir, instance);
+  } catch (error) {
+    // In the foreground the stack works without it; in the background nobody could find it.
+    if (detachedLog !== undefined) {
+      await stack.close();
+      throw new ActionError(`Cannot write the PID file in ${settings.stateDir}: ${(error as Error).message}`, 'Make the directory writable, or set XDG_STATE_HOME to one that is.');
+    }
+    ctx.err(`${ctx.style.yellow('!')} Cannot write the PID file in ${settings.stateDir} (${(error as Error).message}): \`status\` and \`down\` will not find this run.`);
+  }
+  printStartup(ctx, settings, stack.ports);
+
+  const rate = new LiveRate((summary) => printSecondSummary(ctx, stack, summary));
+  const finished = new FinishedTraces((traceId) => {
+    const trace = stack.receiver.store.get(traceId);
+    if (!trace) return; // evicted before it settled
+    if (rate.admit(trace.spans.length, trace.spans.filter((s) => s.statusCode === 2).length)) printTrace(ctx, stack, trace);
+  });
   stack.receiver.listen((event) => {
     if (settings.quiet) return;
     if (event.kind !== 'spans') printEvent(ctx, event);
     else if (ctx.json) for (const span of event.spans) ctx.out(JSON.stringify(spanJson(span)));
     else finished.seen(event.spans);
   });
-  if (!settings.quiet && !ctx.json) finished.start();
+  if (!settings.quiet && !ctx.json) {
+    finished.start();
+    rate.start();
+  }
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   await stack.close();
+  await removeInstance(settings.stateDir, process.pid).catch(() => undefined);
   finished.stop();
   finished.flush();
+  rate.stop();
   if (!ctx.json) ctx.out();
   printSummary(ctx, stack);
 }

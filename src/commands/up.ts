@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
+import { redact } from '../output/redact.js';
 import { mark } from '../output/style.js';
+import { escapeControl } from '../output/terminal-safe.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { DEFAULT_MAX_REQUEST_MIB, DEFAULT_MAX_TRACES } from '../local/limits.js';
 import { oneOf, parseSeconds } from './parse.js';
@@ -17,6 +19,7 @@ export function defineUp(command: Command): void {
     .option('-y, --yes', 'never prompt (run init with defaults when there is no stack)')
     .option('--local', 'no Docker: run an OTLP receiver, trace store, Jaeger query API and metrics in this process')
     .option('--expose', 'with --local: listen on all interfaces instead of 127.0.0.1')
+    .option('--detach', 'with --local: run in the background; returns once it answers (PID and log file in the stack directory, else ~/.local/state/loom-otel)')
     .option('--quiet', 'with --local: do not print each finished trace')
     .option('--max-traces <n>', 'with --local: traces kept in memory, oldest evicted first', String(DEFAULT_MAX_TRACES))
     .option('--max-request-mib <n>', 'with --local: largest OTLP request accepted, in MiB', String(DEFAULT_MAX_REQUEST_MIB))
@@ -37,6 +40,7 @@ export function defineUp(command: Command): void {
 /** Flags that only `--local` reads, by commander attribute name. */
 const LOCAL_ONLY_FLAGS: Readonly<Record<string, string>> = {
   expose: '--expose',
+  detach: '--detach',
   quiet: '--quiet',
   maxTraces: '--max-traces',
   maxRequestMib: '--max-request-mib',
@@ -186,7 +190,7 @@ function liveLine(): { show: (line: string) => void; clear: () => void } {
   return {
     show(line) {
       const width = (process.stderr.columns || 100) - 4;
-      process.stderr.write(`\r\u001b[2K  ${line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').slice(0, width)}`);
+      process.stderr.write(`\r\u001b[2K  ${escapeControl(redact(line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, ''))).slice(0, width)}`);
       shown = true;
     },
     clear() {

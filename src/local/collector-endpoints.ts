@@ -3,7 +3,7 @@
  * /metrics (span metrics and token counters) and the health_check extension.
  */
 import type http from 'node:http';
-import { LOCAL_STACK_HEADER } from '../stack/model.js';
+import { LOCAL_STACK_HEADER, LOCAL_STACK_PID_HEADER } from '../stack/model.js';
 
 /** Something served on /metrics: the span metrics, the token counters. */
 export interface Exposition {
@@ -45,7 +45,7 @@ export function healthHandler(upSince: Date): http.RequestListener {
       upSince: upSince.toISOString(),
       uptime: goDurationString(Date.now() - upSince.getTime()),
     });
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), [LOCAL_STACK_HEADER.name]: LOCAL_STACK_HEADER.value });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), [LOCAL_STACK_HEADER.name]: LOCAL_STACK_HEADER.value, [LOCAL_STACK_PID_HEADER]: String(process.pid) });
     res.end(body);
   };
 }

@@ -19,6 +19,8 @@ import {
   type JaegerResponse,
 } from './jaeger.js';
 import { DATA_DIR } from './proto.js';
+import { VIEWER_ASSETS, VIEWER_PAGES } from './viewer-assets.js';
+import { viewerApiResponse } from './viewer-api.js';
 import type { StoredTrace, TraceStore } from './store.js';
 
 export const VIEWER_DIR = path.join(DATA_DIR, 'viewer');
@@ -27,13 +29,14 @@ const ASSETS: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'viewer.js': 'text/javascript; charset=utf-8',
   'viewer.css': 'text/css; charset=utf-8',
+  ...VIEWER_ASSETS,
 };
 
 function loadAssets(): Map<string, Buffer> {
   return new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(path.join(VIEWER_DIR, name))]));
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: JaegerResponse<unknown>): void {
+function sendJson(res: http.ServerResponse, status: number, body: JaegerResponse<unknown> | Record<string, unknown>): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
@@ -94,12 +97,12 @@ export function jaegerHandler(store: TraceStore): http.RequestListener {
       return;
     }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
-      const { status, body } = apiResponse(store, url);
+      const { status, body } = viewerApiResponse(store, url) ?? apiResponse(store, url);
       sendJson(res, status, body);
       return;
     }
     // The viewer's pages all load index.html; it reads the trace id from the path.
-    const isPage = url.pathname === '/' || url.pathname === '/search' || /^\/trace\/[0-9a-fA-F]{1,32}\/?$/.test(url.pathname);
+    const isPage = url.pathname === '/' || VIEWER_PAGES.has(url.pathname) || /^\/trace\/[0-9a-fA-F]{1,32}\/?$/.test(url.pathname);
     const name = isPage ? 'index.html' : url.pathname.replace(/^\/static\//, '');
     const asset = url.pathname.startsWith('/static/') || isPage ? assets.get(name) : undefined;
     if (!asset) {

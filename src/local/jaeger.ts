@@ -157,7 +157,8 @@ export function toJaegerTrace(trace: StoredTrace): JaegerTraceJson {
 }
 
 export interface TraceSearch {
-  service: string;
+  /** Undefined: every service (the viewer's search; Jaeger's API requires one). */
+  service?: string;
   operation?: string;
   startUs: number;
   endUs: number;
@@ -180,9 +181,9 @@ export function parseGoDuration(text: string): number | undefined {
 export class SearchError extends Error {}
 
 /** Reads a search from the query string the way Jaeger's API does (start/end in microseconds). */
-export function parseTraceSearch(params: URLSearchParams, nowUs: number): TraceSearch {
-  const service = params.get('service');
-  if (!service) throw new SearchError("parameter 'service' is required");
+export function parseTraceSearch(params: URLSearchParams, nowUs: number, { serviceRequired = true } = {}): TraceSearch {
+  const service = params.get('service') || undefined;
+  if (!service && serviceRequired) throw new SearchError("parameter 'service' is required");
   const integer = (name: string): number | undefined => {
     const raw = params.get(name);
     if (raw === null || raw === '') return undefined;
@@ -217,7 +218,7 @@ export function parseTraceSearch(params: URLSearchParams, nowUs: number): TraceS
   const maxDurationUs = duration('maxDuration');
   const operation = params.get('operation');
   return {
-    service,
+    ...(service ? { service } : {}),
     ...(operation ? { operation } : {}),
     startUs: integer('start') ?? endUs - (lookbackUs ?? DEFAULT_LOOKBACK_US),
     endUs,
@@ -241,7 +242,7 @@ function matchesTags(span: StoredSpan, tags: Record<string, string>): boolean {
 
 function matchesSpan(span: StoredSpan, search: TraceSearch): boolean {
   return (
-    serviceName(span.resource) === search.service &&
+    (search.service === undefined || serviceName(span.resource) === search.service) &&
     (search.operation === undefined || span.name === search.operation) &&
     span.startUs >= search.startUs &&
     span.startUs <= search.endUs &&
@@ -251,13 +252,18 @@ function matchesSpan(span: StoredSpan, search: TraceSearch): boolean {
   );
 }
 
-/** Traces with at least one span matching the search, most recent start first. */
-export function searchTraces(store: TraceStore, search: TraceSearch): StoredTrace[] {
+/** Every trace with at least one span matching the search, most recent start first (`limit` not applied). */
+export function matchingTraces(store: TraceStore, search: TraceSearch): StoredTrace[] {
   const found: StoredTrace[] = [];
   for (const trace of store.newestFirst()) {
     if (trace.spans.some((span) => matchesSpan(span, search))) found.push(trace);
   }
-  return found.sort((a, b) => b.startUs - a.startUs).slice(0, search.limit);
+  return found.sort((a, b) => b.startUs - a.startUs);
+}
+
+/** Traces with at least one span matching the search, most recent start first. */
+export function searchTraces(store: TraceStore, search: TraceSearch): StoredTrace[] {
+  return matchingTraces(store, search).slice(0, search.limit);
 }
 
 export function services(store: TraceStore): string[] {

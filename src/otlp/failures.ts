@@ -3,6 +3,7 @@
  * (`send-test-trace`) describes its failure through here, so the user reads the same cause and fix
  * whichever command found it.
  */
+import { redact, secretsOfHeaders } from '../output/redact.js';
 import type { OtlpProtocol } from './settings.js';
 
 export type OtlpFailureKind =
@@ -18,6 +19,7 @@ export type OtlpFailureKind =
   | 'http1-on-grpc-port'
   | 'grpc-on-http-port'
   | 'not-grpc'
+  | 'foreign-protocol'
   | 'grpc-status'
   | 'http-status'
   | 'partial-success'
@@ -40,6 +42,29 @@ export interface FailureContext {
   url: string;
   protocol: OtlpProtocol;
   timeoutMs?: number;
+  /** The header values we sent: removed from anything the peer says back (a body echoing our headers). */
+  secrets?: readonly string[];
+}
+
+/** At most this much of what a peer said goes into a message. */
+const MAX_PEER_TEXT = 200;
+
+/**
+ * What a peer said (a response body, a gRPC status message), fit for a one-line message: whitespace
+ * collapsed, our header values removed, shortened. Control characters are escaped at the output boundary.
+ */
+export function peerText(text: string, ctx: FailureContext): string {
+  const line = redact(text.replace(/\s+/g, ' ').trim(), secretsOfHeaders(ctx.secrets ?? []));
+  return line.length > MAX_PEER_TEXT ? `${line.slice(0, MAX_PEER_TEXT - 1)}…` : line;
+}
+
+/** gRPC sends grpc-message percent-encoded; what we show is the text the server meant. */
+export function decodeGrpcMessage(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 export const GRPC_STATUS_NAMES: readonly string[] = [
@@ -87,7 +112,8 @@ const otherPortHint = (ctx: FailureContext) =>
 
 export function describeGrpcStatus(code: number, message: string, ctx: FailureContext): OtlpFailure {
   const name = grpcStatusName(code);
-  const said = message ? `: ${message}` : '';
+  const text = peerText(message, ctx);
+  const said = text ? `: ${text}` : '';
   const base = { kind: 'grpc-status' as const, grpcCode: code, retryable: RETRYABLE_GRPC.has(code) };
   switch (code) {
     case 16:
@@ -111,7 +137,8 @@ export function describeGrpcStatus(code: number, message: string, ctx: FailureCo
 
 export function describeHttpStatus(status: number, ctx: FailureContext, body = ''): OtlpFailure {
   const base = { kind: 'http-status' as const, httpStatus: status, retryable: RETRYABLE_HTTP.has(status) };
-  const detail = body ? ` (${body.slice(0, 200).trim()})` : '';
+  const text = peerText(body, ctx);
+  const detail = text ? ` (${text})` : '';
   let path = '';
   try {
     path = new URL(ctx.url).pathname;
@@ -153,13 +180,7 @@ export function describeHttpStatus(status: number, ctx: FailureContext, body = '
 export function describeNetworkError(error: { code?: string; message?: string }, ctx: FailureContext): OtlpFailure {
   const code = error.code ?? '';
   const message = error.message ?? '';
-  const host = (() => {
-    try {
-      return new URL(ctx.url).host;
-    } catch {
-      return ctx.url;
-    }
-  })();
+  const host = hostOf(ctx.url);
   if (code === 'ECONNREFUSED') {
     return { kind: 'refused', retryable: true, cause: `Nothing is listening on ${host} (connection refused).`, fix: `Start the collector (loom-otel up, or loom-otel up --local), or point the endpoint at the port it listens on (${otherPortHint(ctx)}).` };
   }
@@ -209,16 +230,32 @@ export function noAnswerFailure(ctx: FailureContext, what: string): OtlpFailure 
   };
 }
 
-export function protocolMismatchFailure(kind: 'http1-on-grpc-port' | 'grpc-on-http-port' | 'plaintext-to-tls' | 'not-grpc', ctx: FailureContext): OtlpFailure {
-  let host = ctx.url;
+/** Something answered that speaks neither HTTP nor TLS: `banner` is the start of what it sent. */
+export function foreignProtocolFailure(banner: string, ctx: FailureContext): OtlpFailure {
+  const host = hostOf(ctx.url);
+  const said = peerText(banner, ctx).slice(0, 60);
+  const known = /^SSH-/.test(banner) ? ': an SSH server' : /^\+OK|^\* OK|^220[ -]/.test(banner) ? ': a mail or FTP server' : '';
+  return {
+    kind: 'foreign-protocol',
+    retryable: false,
+    cause: `${host} is not an OTLP receiver: it speaks neither HTTP nor TLS (it sent "${said}"${known}).`,
+    fix: `Another program owns this port: point the endpoint at the collector's OTLP port (${otherPortHint(ctx)}).`,
+  };
+}
+
+function hostOf(url: string): string {
   try {
-    host = new URL(ctx.url).host;
+    return new URL(url).host;
   } catch {
-    // keep the raw text
+    return url;
   }
+}
+
+export function protocolMismatchFailure(kind: 'http1-on-grpc-port' | 'grpc-on-http-port' | 'plaintext-to-tls' | 'not-grpc', ctx: FailureContext): OtlpFailure {
+  const host = hostOf(ctx.url);
   switch (kind) {
     case 'http1-on-grpc-port':
-      return { kind, retryable: false, cause: `${host} speaks HTTP/1.1, not gRPC (HTTP/2).`, fix: `This is an HTTP port (OTLP/HTTP is 4318): use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf with it, or point gRPC at port 4317.` };
+      return { kind, retryable: false, cause: `${host} is an HTTP/1.1 server, not gRPC (HTTP/2).`, fix: `This is an HTTP port (OTLP/HTTP is 4318): use OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf with it, or point gRPC at port 4317.` };
     case 'grpc-on-http-port':
       return { kind, retryable: false, cause: `${host} speaks HTTP/2 only (gRPC), not OTLP/HTTP.`, fix: 'This is the gRPC port (4317): set OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or point OTLP/HTTP at port 4318.' };
     case 'plaintext-to-tls':
@@ -247,13 +284,13 @@ export function describeExportError(error: unknown, ctx: FailureContext): OtlpFa
     if (code === 4 || /deadline|timeout/i.test(message)) {
       return noAnswerFailure(ctx, 'The export got no answer');
     }
-    if (code !== undefined) return describeGrpcStatus(code, err.details ?? stripGrpcPrefix(message), ctx);
+    if (code !== undefined) return describeGrpcStatus(code, decodeGrpcMessage(err.details ?? stripGrpcPrefix(message)), ctx);
   } else {
     if (typeof err.code === 'number' && err.code >= 100) return describeHttpStatus(err.code, ctx, err.data ?? '');
     if (/timeout|timed out|aborted/i.test(message)) return noAnswerFailure(ctx, 'The export got no answer');
     if (/Parse Error|HPE_/i.test(message)) return describeNetworkError({ message }, ctx);
   }
-  return { kind: 'other', retryable: false, cause: `The export failed: ${message}`, fix: 'Run `loom-otel doctor` to check the endpoint step by step.' };
+  return { kind: 'other', retryable: false, cause: `The export failed: ${peerText(message, ctx)}`, fix: 'Run `loom-otel doctor` to check the endpoint step by step.' };
 }
 
 function stripGrpcPrefix(message: string): string {

@@ -11,15 +11,17 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import {
+  decodeGrpcMessage,
   describeGrpcStatus,
   describeHttpStatus,
   describeNetworkError,
+  foreignProtocolFailure,
   noAnswerFailure,
   protocolMismatchFailure,
   type FailureContext,
   type OtlpFailure,
 } from './failures.js';
-import type { OtlpProtocol } from './settings.js';
+import { credentialsOf, type OtlpProtocol, type OtlpTraceSettings } from './settings.js';
 
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -35,6 +37,8 @@ export interface ProbeTarget {
   /** PEM files of a client certificate and its key, for endpoints that require mutual TLS. */
   clientCertificateFile?: string;
   clientKeyFile?: string;
+  /** Credentials sent (header values, URL userinfo): removed from what the peer says back. */
+  secrets?: string[];
 }
 
 /** The TLS material a connection presents: the CA to trust and, for mutual TLS, a client certificate. */
@@ -72,7 +76,14 @@ class StepFailed extends Error {
 }
 
 /** What answered on the port, judged from the first bytes it sent back. */
-type Greeting = { kind: 'http2' } | { kind: 'http1'; status: number } | { kind: 'tls' } | { kind: 'closed' } | { kind: 'silent' };
+type Greeting =
+  | { kind: 'http2' }
+  | { kind: 'http1'; status: number }
+  | { kind: 'tls' }
+  | { kind: 'closed' }
+  | { kind: 'silent' }
+  /** Bytes that are neither HTTP nor TLS (an SSH banner, a mail server's greeting). */
+  | { kind: 'foreign'; banner: string };
 
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** An empty SETTINGS frame: length 0, type 4, flags 0, stream 0. */
@@ -83,7 +94,7 @@ const EMPTY_GRPC_MESSAGE = Buffer.alloc(5);
 export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
   const deadline = Date.now() + target.timeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
-  const ctx: FailureContext = { url: target.url, protocol: target.protocol, timeoutMs: target.timeoutMs };
+  const ctx: FailureContext = { url: target.url, protocol: target.protocol, timeoutMs: target.timeoutMs, secrets: target.secrets ?? Object.values(target.headers ?? {}) };
   const steps: ProbeStep[] = [];
   const result: ProbeResult = { ok: false, steps };
 
@@ -142,6 +153,12 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
         }
         // Many TLS servers (grpc-go, Node) hang up on plaintext without a word: ask in TLS before calling it a reset.
         if (greeting.kind === 'closed' && (await speaksTls(address, port, remaining()))) greeting = { kind: 'tls' };
+        // An HTTP/1.1 server (Python's http.server) may answer the HTTP/2 preface and reset before we read
+        // the answer: ask it a plain HTTP/1.1 question.
+        if (greeting.kind === 'closed' && target.protocol === 'grpc') {
+          const answer = await sniff(address, port, { ...target, protocol: 'http/protobuf' }, new URL('/', url), remaining()).catch(() => undefined);
+          if (answer?.kind === 'http1') greeting = answer;
+        }
         return { value: undefined, detail: judgeGreeting(greeting, target, ctx, result) };
       });
     }
@@ -170,6 +187,40 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
     result.failure = error.failure;
   }
   return result;
+}
+
+/** What a probe of these settings connects to and sends, bounded by `timeoutMs` in all. */
+export function probeTargetOf(settings: OtlpTraceSettings, timeoutMs: number): ProbeTarget {
+  return {
+    url: settings.url.value,
+    protocol: settings.protocol.value,
+    tls: settings.tls.value,
+    headers: settings.headers.value,
+    secrets: credentialsOf(settings),
+    timeoutMs,
+    ...(settings.certificateFile ? { certificateFile: settings.certificateFile.value } : {}),
+    ...(settings.clientCertificateFile ? { clientCertificateFile: settings.clientCertificateFile.value } : {}),
+    ...(settings.clientKeyFile ? { clientKeyFile: settings.clientKeyFile.value } : {}),
+  };
+}
+
+/** Failures that say only that time ran out: a probe with a short budget proves nothing more by them. */
+const TIMEOUT_KINDS: ReadonlySet<OtlpFailure['kind']> = new Set(['no-answer', 'connect-timeout']);
+
+/** Failures that are the receiver's own answer to our request: probing again would only repeat it. */
+const ANSWERED_KINDS: ReadonlySet<OtlpFailure['kind']> = new Set(['partial-success', 'http-status']);
+
+/**
+ * One explanation of why OTLP data does not arrive, for every command: after an export failed, doctor's
+ * probe looks at the endpoint step by step and its cause (in doctor's words) replaces the exporter's
+ * guess. The export's own description stands when the probe passes (the endpoint is fine but refused
+ * this payload) or only ran out of time, for a timed-out export (the probe would only wait again), and
+ * for an HTTP status or partial success (the receiver's own answer).
+ */
+export async function explainExportFailure(failure: OtlpFailure, settings: OtlpTraceSettings, budgetMs: number): Promise<OtlpFailure> {
+  if (ANSWERED_KINDS.has(failure.kind) || TIMEOUT_KINDS.has(failure.kind)) return failure;
+  const probe = await probeOtlp(probeTargetOf(settings, budgetMs));
+  return probe.failure && !TIMEOUT_KINDS.has(probe.failure.kind) ? probe.failure : failure;
 }
 
 /** Reads the PEM files the target names; a file that cannot be read fails the probe before it connects. */
@@ -283,7 +334,7 @@ function sniff(host: string, port: number, target: ProbeTarget, url: URL, timeou
       const greeting = classify(received);
       if (greeting) finish(greeting);
     });
-    socket.once('end', () => finish(classify(received) ?? { kind: 'closed' }));
+    socket.once('end', () => finish(classify(received) ?? (received.length > 0 ? foreign(received) : { kind: 'closed' })));
     socket.once('error', (error) => finish(received.length > 0 ? (classify(received) ?? error) : error));
   });
 }
@@ -299,10 +350,19 @@ function classify(bytes: Buffer): Greeting | undefined {
     if (!bytes.includes('\r\n')) return undefined;
     return { kind: 'http1', status: Number(line.split(' ')[1]) || 0 };
   }
+  // An HTML page without a status line: an HTTP/1 server answering the HTTP/2 preface the HTTP/0.9 way
+  // (Python's http.server sends its "Error code: 505" page like that).
+  if (/^\s*<(!doctype|html|head|body|\?xml)/i.test(bytes.subarray(0, 32).toString('latin1'))) {
+    return { kind: 'http1', status: Number(/Error code: (\d{3})/.exec(bytes.toString('latin1'))?.[1] ?? 0) };
+  }
   // An HTTP/2 frame header: 24-bit length, then type SETTINGS (4) or GOAWAY (7).
   if (bytes.length >= 9 && (bytes[3] === 0x04 || bytes[3] === 0x07)) return { kind: 'http2' };
-  if (bytes.length >= 9) return { kind: 'closed' };
+  if (bytes.length >= 9) return foreign(bytes);
   return undefined;
+}
+
+function foreign(bytes: Buffer): Greeting {
+  return { kind: 'foreign', banner: bytes.subarray(0, 80).toString('latin1').split(/\r?\n/)[0] ?? '' };
 }
 
 function judgeGreeting(greeting: Greeting, target: ProbeTarget, ctx: FailureContext, result: ProbeResult): string {
@@ -314,6 +374,8 @@ function judgeGreeting(greeting: Greeting, target: ProbeTarget, ctx: FailureCont
       throw new StepFailed(noAnswerFailure(ctx, `The server did not answer a${grpc ? 'n HTTP/2 preface' : 'n HTTP request'}`));
     case 'closed':
       throw new StepFailed(describeNetworkError({ code: 'ECONNRESET' }, ctx));
+    case 'foreign':
+      throw new StepFailed(foreignProtocolFailure(greeting.banner, ctx));
     case 'http1':
       if (grpc) throw new StepFailed(protocolMismatchFailure('http1-on-grpc-port', ctx));
       result.routeStatus = greeting.status;
@@ -352,7 +414,7 @@ function grpcEmptyExport(url: URL, target: ProbeTarget, files: TlsFiles, timeout
       const httpStatus = Number(responseHeaders[':status']);
       // A trailers-only gRPC answer carries grpc-status in the headers.
       if (responseHeaders['grpc-status'] !== undefined) {
-        finish({ status: Number(responseHeaders['grpc-status']), message: decodeGrpcMessage(responseHeaders['grpc-message']) });
+        finish({ status: Number(responseHeaders['grpc-status']), message: grpcMessage(responseHeaders['grpc-message']) });
       } else if (httpStatus !== 200) {
         finish(new StepFailed(describeHttpStatus(httpStatus, ctx)));
       } else if (!String(responseHeaders['content-type'] ?? '').startsWith('application/grpc')) {
@@ -360,7 +422,7 @@ function grpcEmptyExport(url: URL, target: ProbeTarget, files: TlsFiles, timeout
       }
     });
     stream.on('trailers', (trailers) => {
-      finish({ status: Number(trailers['grpc-status'] ?? 2), message: decodeGrpcMessage(trailers['grpc-message']) });
+      finish({ status: Number(trailers['grpc-status'] ?? 2), message: grpcMessage(trailers['grpc-message']) });
     });
     stream.on('data', () => undefined);
     stream.on('end', () => {
@@ -371,13 +433,8 @@ function grpcEmptyExport(url: URL, target: ProbeTarget, files: TlsFiles, timeout
   });
 }
 
-function decodeGrpcMessage(value: string | string[] | undefined): string {
-  const text = Array.isArray(value) ? value.join(', ') : (value ?? '');
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+function grpcMessage(value: string | string[] | undefined): string {
+  return decodeGrpcMessage(Array.isArray(value) ? value.join(', ') : (value ?? ''));
 }
 
 function httpRequest(url: URL, method: 'GET' | 'POST', target: ProbeTarget, body: Buffer | undefined, files: TlsFiles, timeoutMs: number, ctx: FailureContext): Promise<{ status: number; body: string }> {
@@ -400,8 +457,8 @@ function httpRequest(url: URL, method: 'GET' | 'POST', target: ProbeTarget, body
       response.on('end', () => {
         clearTimeout(timer);
         const text = Buffer.concat(chunks).toString('utf8');
-        // Only short, printable bodies are useful in a message; protobuf bodies are not.
-        resolve({ status: response.statusCode ?? 0, body: /^[\x20-\x7e\s]*$/.test(text) ? text : '' });
+        // Text bodies say why (escaped and stripped of our header values when printed); protobuf bodies do not.
+        resolve({ status: response.statusCode ?? 0, body: /[\u0000\ufffd]/.test(text) ? '' : text });
       });
     });
     request.on('error', (error) => {

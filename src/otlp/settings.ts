@@ -347,3 +347,23 @@ export function resolveServiceName(flag: string | undefined, fallback: Setting<s
   if (fromAttributes) return { value: fromAttributes, source: 'env OTEL_RESOURCE_ATTRIBUTES (service.name)', ...base };
   return { ...fallback, ...base };
 }
+
+/**
+ * Every credential these settings send: header values, and the URL's userinfo as Node sends it (Basic
+ * authorization). Output removes them from whatever a peer says back.
+ */
+export function credentialsOf(settings: OtlpTraceSettings): string[] {
+  const secrets = Object.values(settings.headers.value);
+  try {
+    const url = new URL(settings.url.value);
+    if (url.username || url.password) {
+      const user = decodeURIComponent(url.username);
+      const password = decodeURIComponent(url.password);
+      // A bare userinfo (https://TOKEN@host) is the secret itself; otherwise the password is.
+      secrets.push(password || user, Buffer.from(`${user}:${password}`).toString('base64'));
+    }
+  } catch {
+    // not a URL: nothing in it is sent
+  }
+  return secrets;
+}

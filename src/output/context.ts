@@ -1,7 +1,9 @@
 /**
  * What every command needs to talk to the user: where to write, whether to colour, whether it may ask.
  */
+import { redact } from './redact.js';
 import { colorWanted, createStyle, type Style } from './style.js';
+import { jsonSafe, terminalSafe } from './terminal-safe.js';
 
 export interface OutputContext {
   /** Machine output: one JSON document (or JSON lines for streams) on stdout, nothing else there. */
@@ -30,12 +32,15 @@ export function createOutputContext(flags: GlobalFlags, env: NodeJS.ProcessEnv =
   const json = Boolean(flags.json);
   const style = createStyle(!json && colorWanted({ noColor: flags.color === false, env }));
   const interactive = !flags.yes && !json && !isCi(env) && Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  // The output boundary: whatever a command prints, credentials are masked and a peer's control
+  // characters are shown, not obeyed.
+  const line = (text: string) => `${terminalSafe(redact(text), style.color)}\n`;
   return {
     json,
     style,
     interactive,
-    out: (line = '') => process.stdout.write(`${line}\n`),
-    err: (line = '') => process.stderr.write(`${line}\n`),
-    emitJson: (value) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    out: (text = '') => process.stdout.write(line(text)),
+    err: (text = '') => process.stderr.write(line(text)),
+    emitJson: (value) => process.stdout.write(`${jsonSafe(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v), 2))}\n`),
   };
 }

@@ -3,6 +3,14 @@
  * and an error mark. Used by `up --local`'s live view and by `send-test-trace`.
  */
 import type { Style } from './style.js';
+import { escapeControl } from './terminal-safe.js';
+
+/** Names come from peers: one line each, control characters shown, and no wider than this. */
+const MAX_NAME = 120;
+const shown = (text: string) => {
+  const safe = escapeControl(text);
+  return safe.length > MAX_NAME ? `${safe.slice(0, MAX_NAME - 1)}…` : safe;
+};
 
 export interface WaterfallSpan {
   spanId: string;
@@ -53,7 +61,7 @@ export function renderWaterfall(spans: readonly WaterfallSpan[], style: Style, o
       seen.add(span.spanId);
       const last = index === list.length - 1;
       const branch = depth === 0 ? '' : last ? '└─ ' : '├─ ';
-      rows.push({ label: `${prefix}${branch}${span.name}`, span });
+      rows.push({ label: `${prefix}${branch}${shown(span.name)}`, span: { ...span, service: shown(span.service) } });
       visit(span.spanId, depth === 0 ? '' : `${prefix}${last ? '   ' : '│  '}`, depth + 1, seen);
     });
   };

@@ -6,20 +6,58 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ActionError } from '../errors.js';
+import { ActionError, UsageError } from '../errors.js';
+import { stackPathProblem } from './confine.js';
 import { buildStackModel, type StackModel, type StackOptions } from './model.js';
+import { composeNameProblem, environmentProblem, portProblem, samplingProblem } from './options.js';
+import { boolean, literal, number, object, optional, record, string, type Infer, type Schema, type SchemaIssue } from './schema.js';
 
 export const MANIFEST_FILE = 'loom-otel.json';
 export const DEFAULT_STACK_DIR = 'observability';
 export const MANIFEST_VERSION = 1;
 
-export interface StackManifest {
-  tool: 'loom-otel';
-  manifestVersion: number;
-  options: StackOptions;
+const port = () => number('a whole number from 1 to 65535', portProblem);
+
+/**
+ * The schema of `options`: every field a user chooses. Typed against StackOptions, so a field added
+ * there fails to compile until it is added here. A field older manifests lack is `optional(schema,
+ * default)`, e.g. `target: optional(oneOf('compose', 'kubernetes'), 'compose')`.
+ */
+const OPTIONS_SCHEMA: Schema<StackOptions> = object({
+  name: string('a Compose project name', composeNameProblem),
+  parts: object({ jaeger: boolean(), prometheus: boolean(), grafana: boolean() }),
+  ports: object({
+    otlpGrpc: port(),
+    otlpHttp: port(),
+    collectorHealth: port(),
+    collectorMetrics: port(),
+    jaegerUi: port(),
+    prometheus: port(),
+    grafana: port(),
+  }),
+  expose: boolean(),
+  environment: string('an environment name', environmentProblem),
+  samplingPercent: number('a number from 0 to 100', samplingProblem),
+});
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The whole manifest. Unknown fields are refused: a typo ("expsoe") must not be silently ignored. */
+const MANIFEST_SCHEMA = object({
+  tool: literal('loom-otel'),
+  manifestVersion: literal(MANIFEST_VERSION),
+  options: OPTIONS_SCHEMA,
   /** sha256 (hex) of each generated file as last written, by path relative to the stack directory. */
-  files: Record<string, string>;
-}
+  files: optional(
+    record(
+      (file) => (file === MANIFEST_FILE ? 'the manifest cannot list itself' : stackPathProblem(file)),
+      string('a sha256 digest', (digest) => (SHA256_HEX.test(digest) ? undefined : 'expected a sha256 digest (64 lowercase hex digits)')),
+    ),
+    {},
+  ),
+});
+
+export type StackManifest = Infer<typeof MANIFEST_SCHEMA>;
 
 export interface FoundStack {
   /** Absolute path of the stack directory. */
@@ -39,8 +77,8 @@ export function stackDir(dirFlag: string | undefined, cwd = process.cwd()): stri
 }
 
 /**
- * Reads the manifest in `dir`. Returns undefined when there is none; throws an ActionError naming the
- * file and the fix when it exists but cannot be used.
+ * Reads the manifest in `dir`. Returns undefined when there is none; throws a CliError naming the file
+ * and the fix when it cannot be read (exit 1) or is not a valid manifest (exit 2, see parseManifest).
  */
 export async function findStack(dir: string): Promise<FoundStack | undefined> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
@@ -55,25 +93,36 @@ export async function findStack(dir: string): Promise<FoundStack | undefined> {
   return { dir, manifestPath, manifest, model: buildStackModel(manifest.options) };
 }
 
+/**
+ * Parses and validates a manifest. Every problem is an exit-2 error naming the file, each bad field,
+ * what was expected and what was found; nothing is read from a manifest that fails.
+ */
 export function parseManifest(text: string, manifestPath: string): StackManifest {
-  const fix = `Run \`loom-otel init --dir ${path.dirname(manifestPath)} --force\` to write it again.`;
+  const fix = `Correct it, or run \`loom-otel init --dir ${path.dirname(manifestPath)} --force\` to write it again (options from flags, else defaults).`;
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new ActionError(`${manifestPath} is not valid JSON: ${(error as Error).message}`, fix);
+    throw new UsageError(`${manifestPath} is not valid JSON: ${(error as Error).message}`, fix);
   }
-  const manifest = data as Partial<StackManifest>;
-  if (typeof data !== 'object' || data === null || manifest.tool !== 'loom-otel' || typeof manifest.options !== 'object') {
-    throw new ActionError(`${manifestPath} is not a loom-otel stack manifest.`, fix);
+  const manifest = data as Partial<StackManifest> | null;
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest) || manifest.tool !== 'loom-otel') {
+    throw new UsageError(`${manifestPath} is not a loom-otel stack manifest (no "tool": "loom-otel").`, fix);
   }
   if (manifest.manifestVersion !== MANIFEST_VERSION) {
-    throw new ActionError(
-      `${manifestPath} has manifest version ${String(manifest.manifestVersion)}; this loom-otel reads version ${MANIFEST_VERSION}.`,
+    throw new UsageError(
+      `${manifestPath} has manifest version ${JSON.stringify(manifest.manifestVersion)}; this loom-otel reads version ${MANIFEST_VERSION}.`,
       fix,
     );
   }
-  return { files: {}, ...manifest } as StackManifest;
+  const issues: SchemaIssue[] = [];
+  const parsed = MANIFEST_SCHEMA.read(manifest, '', issues);
+  if (issues.length > 0) {
+    const shown = issues.slice(0, 10).map((issue) => `\n  ${issue.path}: ${issue.message}`);
+    const more = issues.length > shown.length ? `\n  ... and ${issues.length - shown.length} more` : '';
+    throw new UsageError(`${manifestPath} is not a valid stack manifest:${shown.join('')}${more}`, fix);
+  }
+  return parsed;
 }
 
 export function serializeManifest(manifest: StackManifest): string {

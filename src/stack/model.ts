@@ -139,6 +139,8 @@ export interface HealthProbe {
 
 /** Header on `up --local`'s health_check answer, so the checks can tell the in-process stack from Docker's. */
 export const LOCAL_STACK_HEADER = { name: 'x-loom-otel', value: 'local' } as const;
+/** Header on the same answer naming the process, so a second `up --local` can say which one holds the ports. */
+export const LOCAL_STACK_PID_HEADER = 'x-loom-otel-pid';
 
 export interface StackPart {
   name: PartName;

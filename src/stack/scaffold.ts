@@ -3,10 +3,10 @@
  * render every file in memory, then either compare (--check) or plan and apply the writes.
  */
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { ActionError, UsageError } from '../errors.js';
-import { findStack, MANIFEST_VERSION, type StackManifest } from './manifest.js';
+import { access } from 'node:fs/promises';
+import { ActionError, CliError, UsageError } from '../errors.js';
+import { nearestExisting, refuseLinks } from './confine.js';
+import { findStack, MANIFEST_FILE, MANIFEST_VERSION, type StackManifest } from './manifest.js';
 import { buildStackModel, type StackModel, type StackOptions } from './model.js';
 import { defaultOptions } from './options.js';
 import { ENV_FILE, generatePassword, passwordFromEnvFile } from './render/env.js';
@@ -23,11 +23,12 @@ export interface ExistingStack {
  * (then the stack is treated as new, and every existing file as edited).
  */
 export async function loadExistingStack(dir: string, force: boolean): Promise<ExistingStack> {
+  await refuseLinks(dir, MANIFEST_FILE);
   try {
     const found = await findStack(dir);
     return { dir, manifest: found?.manifest };
   } catch (error) {
-    if (force && error instanceof ActionError) return { dir };
+    if (force && error instanceof CliError) return { dir };
     throw error;
   }
 }
@@ -39,32 +40,14 @@ export function baseOptions(existing: ExistingStack): StackOptions {
 
 /** Fails with exit 2 (naming --dir) when the stack directory cannot be created or written. */
 export async function checkDirectoryWritable(dir: string): Promise<void> {
-  const fix = 'Choose another --dir, or fix the permissions of that directory.';
-  let probe = dir;
-  for (;;) {
-    try {
-      const info = await stat(probe);
-      if (!info.isDirectory()) {
-        throw new UsageError(`--dir ${dir}: ${probe} exists and is not a directory.`, fix);
-      }
-      break;
-    } catch (error) {
-      if (error instanceof UsageError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR') throw new UsageError(`--dir ${dir}: a part of that path is a file, not a directory.`, fix);
-      if (code !== 'ENOENT') throw new UsageError(`--dir ${dir}: cannot use ${probe} (${code ?? (error as Error).message}).`, fix);
-      const parent = path.dirname(probe);
-      if (parent === probe) throw new UsageError(`--dir ${dir}: no part of that path exists.`, fix);
-      probe = parent;
-    }
-  }
+  const { existing } = await nearestExisting(dir);
   try {
-    await access(probe, constants.W_OK | constants.X_OK);
+    await access(existing, constants.W_OK | constants.X_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
     throw new UsageError(
-      `--dir ${dir}: ${probe === dir ? 'the directory' : `${probe} (where it would be created)`} is not writable (${code}).`,
-      fix,
+      `--dir ${dir}: ${existing === dir ? 'the directory' : `${existing} (where it would be created)`} is not writable (${code}).`,
+      'Choose another --dir, or fix the permissions of that directory.',
     );
   }
 }
@@ -74,11 +57,13 @@ export interface Rendering {
   files: GeneratedFile[];
 }
 
-/** Renders the stack in memory. The Grafana password is kept from an existing .env, else generated. */
+/** Renders the stack in memory. The Grafana password is kept from an existing .env, else generated for a stack with Grafana. */
 export async function renderInMemory(dir: string, options: StackOptions): Promise<Rendering> {
   const model = buildStackModel(options);
-  const envText = await readIfExists(path.join(dir, ENV_FILE));
-  const grafanaPassword = (envText && passwordFromEnvFile(envText)) || generatePassword();
+  const envText = await readIfExists(dir, ENV_FILE);
+  // A password already in .env stays there even while Grafana is left out: Grafana's data volume keeps it.
+  const kept = envText === undefined ? undefined : passwordFromEnvFile(envText);
+  const grafanaPassword = kept ?? (options.parts.grafana ? generatePassword() : undefined);
   return { model, files: renderStack(model, { grafanaPassword }) };
 }
 

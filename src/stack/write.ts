@@ -1,12 +1,14 @@
 /**
  * Compares a rendering with what is on disk and the manifest, decides what happens to each file, and
- * applies that atomically (temp file + rename in the same directory). A file whose content is not what
- * loom-otel last wrote was edited by the user: it is left alone unless `force`.
+ * applies that as one step (every file staged under a temporary name, then renamed into place). A file
+ * whose content is not what loom-otel last wrote was edited by the user: it is left alone unless `force`.
+ * Every path is confined to the stack directory, and no symbolic link inside it is followed.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ActionError } from '../errors.js';
+import { ActionError, CliError, InterruptedError } from '../errors.js';
+import { createInsideStack, createStackDirectory, insideStack, refuseLinks } from './confine.js';
 import { MANIFEST_FILE, serializeManifest, sha256, type StackManifest } from './manifest.js';
 import type { GeneratedFile } from './render/index.js';
 
@@ -40,9 +42,13 @@ export interface FilePlan {
   manifest: StackManifest;
 }
 
-/** The file's content, or undefined when it does not exist. */
-export async function readIfExists(file: string): Promise<string | undefined> {
+/** The content of `relative` in the stack directory, or undefined when it does not exist. Never through a link. */
+export async function readIfExists(dir: string, relative: string): Promise<string | undefined> {
+  const file = await refuseLinks(dir, relative);
   try {
+    // A FIFO or a device in a file's place would block the read or never end it.
+    const info = await lstat(file);
+    if (!info.isFile() && !info.isDirectory()) throw new Error('not a regular file');
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -51,7 +57,8 @@ export async function readIfExists(file: string): Promise<string | undefined> {
 }
 
 /** A file loom-otel cannot read or write (a directory in its place, a parent that is a file, no permission). */
-function fileError(verb: 'read' | 'write' | 'remove', file: string, error: unknown): ActionError {
+function fileError(verb: 'read' | 'write' | 'remove', file: string, error: unknown): Error {
+  if (error instanceof CliError) return error;
   const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   return new ActionError(
     `Cannot ${verb} ${file} (${reason}).`,
@@ -70,7 +77,7 @@ export async function planWrite(
   const planned: PlannedFile[] = [];
   const hashes: Record<string, string> = {};
   for (const file of files) {
-    const current = await readIfExists(path.join(dir, file.path));
+    const current = await readIfExists(dir, file.path);
     const action = decide(current, file.content, recorded[file.path], force);
     planned.push({ path: file.path, action, file });
     // A file left alone keeps the digest loom-otel last wrote, so it still counts as edited next time.
@@ -80,7 +87,7 @@ export async function planWrite(
   const generated = new Set(files.map((f) => f.path));
   for (const [relative, digest] of Object.entries(recorded)) {
     if (generated.has(relative)) continue;
-    const current = await readIfExists(path.join(dir, relative));
+    const current = await readIfExists(dir, relative);
     if (current === undefined) continue;
     // Even --force never deletes a file the user edited: it only overwrites files that are still generated.
     planned.push({ path: relative, action: sha256(current) === digest ? 'remove' : 'keep-obsolete' });
@@ -95,46 +102,124 @@ function decide(current: string | undefined, next: string, recordedDigest: strin
   return force ? 'overwrite' : 'keep-edited';
 }
 
-/** Writes the plan: every file first, the manifest last (so an interrupted run is re-planned from the old one). */
+/**
+ * Writes the plan as one step. Stage: every new content goes to a temporary name next to its target
+ * (the manifest too), creating directories as needed. Commit: renames, mode fixes and removals, the
+ * manifest last. A failure or a signal (Ctrl-C) while staging removes everything staged and created, so
+ * nothing was written; a signal during the commit (renames only, milliseconds) waits until it is done.
+ */
 export async function applyPlan(plan: FilePlan): Promise<void> {
-  for (const entry of plan.files) {
-    const target = path.join(plan.dir, entry.path);
-    try {
-      if (entry.file && (entry.action === 'create' || entry.action === 'update' || entry.action === 'overwrite')) {
-        await writeAtomic(target, entry.file.content, entry.file.mode);
-      } else if (entry.file && entry.action === 'unchanged') {
-        await ensureMode(target, entry.file.mode);
-      } else if (entry.action === 'remove') {
-        await rm(target, { force: true });
-      }
-    } catch (error) {
-      throw fileError(entry.action === 'remove' ? 'remove' : 'write', target, error);
+  const signals = holdSignals();
+  const staged: { temp: string; target: string }[] = [];
+  const created: string[] = [];
+  try {
+    await createStackDirectory(plan.dir, created);
+    const writes = plan.files.filter((entry) => entry.file && WRITES.has(entry.action));
+    for (const entry of writes) {
+      const file = entry.file as GeneratedFile;
+      signals.throwIfReceived();
+      const target = await refuseLinks(plan.dir, file.path);
+      await createInsideStack(plan.dir, path.posix.dirname(file.path), created);
+      staged.push({ temp: await stage(target, file.content, file.mode), target });
     }
+    // Staged last and renamed last: until then a re-run plans from the old manifest.
+    const manifestPath = await refuseLinks(plan.dir, MANIFEST_FILE);
+    staged.push({ temp: await stage(manifestPath, serializeManifest(plan.manifest), 0o644), target: manifestPath });
+    signals.throwIfReceived();
+  } catch (error) {
+    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
+    for (const directory of created.reverse()) await rmdir(directory).catch(() => undefined);
+    signals.release();
+    throw error;
   }
-  const manifestPath = path.join(plan.dir, MANIFEST_FILE);
-  await writeAtomic(manifestPath, serializeManifest(plan.manifest), 0o644).catch((error: unknown) => {
-    throw fileError('write', manifestPath, error);
-  });
+  try {
+    const commitFile = ({ temp, target }: { temp: string; target: string }) =>
+      rename(temp, target).catch((error: unknown) => {
+        throw fileError('write', target, error);
+      });
+    for (const file of staged.slice(0, -1)) await commitFile(file);
+    for (const entry of plan.files) {
+      const target = insideStack(plan.dir, entry.path);
+      if (entry.file && entry.action === 'unchanged') await ensureMode(target, entry.file.mode);
+      else if (entry.action === 'remove') await rm(target, { force: true }).catch((error: unknown) => {
+        throw fileError('remove', target, error);
+      });
+    }
+    await commitFile(staged.at(-1) as { temp: string; target: string });
+    await removeStaleTemps(plan);
+  } finally {
+    signals.release();
+  }
+  if (signals.received) {
+    throw new InterruptedError(`Interrupted (${signals.received}) while the stack was being committed; the commit was finished first, so every file is written.`);
+  }
 }
 
-/** Temp file in the same directory, then rename: readers see the old file or the new one, never half of one. */
-export async function writeAtomic(target: string, content: string, mode: number): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+const WRITES: ReadonlySet<FileAction> = new Set(['create', 'update', 'overwrite']);
+
+/** `.<name>.<12 hex>.tmp`: the temporary name of a staged file, next to its target. */
+const tempName = (target: string, suffix: string) => `.${path.basename(target)}.${suffix}.tmp`;
+
+/** Writes `content` to a new temporary file next to `target` and returns its path. */
+async function stage(target: string, content: string, mode: number): Promise<string> {
+  const temp = path.join(path.dirname(target), tempName(target, randomBytes(6).toString('hex')));
   try {
     await writeFile(temp, content, { mode, flag: 'wx' });
     await chmod(temp, mode); // the umask may have narrowed it
-    await rename(temp, target);
+    return temp;
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    throw fileError('write', target, error);
   }
 }
 
-/** A secret file that is already up to date still gets its restrictive mode back. */
+/**
+ * Temporary files a killed run (SIGKILL, power loss: nothing could clean up) left next to the files of
+ * this stack. Only regular files named exactly like one of our staged files are removed.
+ */
+async function removeStaleTemps(plan: FilePlan): Promise<void> {
+  const targets = [MANIFEST_FILE, ...plan.files.map((entry) => entry.path)];
+  const byDirectory = new Map<string, Set<string>>();
+  for (const relative of targets) {
+    const directory = path.posix.dirname(relative);
+    byDirectory.set(directory, (byDirectory.get(directory) ?? new Set()).add(path.posix.basename(relative)));
+  }
+  for (const [relativeDir, names] of byDirectory) {
+    const directory = relativeDir === '.' ? plan.dir : insideStack(plan.dir, relativeDir);
+    const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const match = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(entry.name);
+      if (entry.isFile() && match && names.has(match[1] as string)) await rm(path.join(directory, entry.name), { force: true });
+    }
+  }
+}
+
+/**
+ * While init writes, Ctrl-C (SIGINT), SIGTERM and SIGHUP are recorded instead of ending the process, so
+ * the write can be undone (while staging) or finished (while committing) before init exits 130.
+ */
+function holdSignals() {
+  const names = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const state = {
+    received: undefined as NodeJS.Signals | undefined,
+    throwIfReceived(): void {
+      if (state.received) throw new InterruptedError(`Interrupted (${state.received}); nothing was written.`);
+    },
+    release(): void {
+      for (const name of names) process.off(name, record);
+    },
+  };
+  function record(signal: NodeJS.Signals): void {
+    state.received ??= signal;
+  }
+  for (const name of names) process.on(name, record);
+  return state;
+}
+
+/** A secret file that is already up to date still gets its restrictive mode back (never through a link). */
 async function ensureMode(target: string, mode: number): Promise<void> {
-  const info = await stat(target);
-  if ((info.mode & 0o777) !== mode) await chmod(target, mode);
+  const info = await lstat(target);
+  if (info.isFile() && (info.mode & 0o777) !== mode) await chmod(target, mode);
 }
 
 export interface DriftedFile {
@@ -146,7 +231,7 @@ export interface DriftedFile {
 export async function findDrift(dir: string, files: readonly GeneratedFile[], manifest: StackManifest): Promise<DriftedFile[]> {
   const drifted: DriftedFile[] = [];
   for (const file of files) {
-    const current = await readIfExists(path.join(dir, file.path));
+    const current = await readIfExists(dir, file.path);
     if (current === undefined) drifted.push({ path: file.path, reason: 'missing' });
     else if (current !== file.content) {
       drifted.push({ path: file.path, reason: sha256(current) === manifest.files[file.path] ? 'outdated' : 'edited' });

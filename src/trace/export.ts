@@ -14,13 +14,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ActionError } from '../errors.js';
-import { describeExportError, describeHttpStatus, partialSuccessFailure, type FailureContext, type OtlpFailure } from '../otlp/failures.js';
-import type { OtlpTraceSettings } from '../otlp/settings.js';
+import { describeExportError, describeHttpStatus, noAnswerFailure, partialSuccessFailure, type FailureContext, type OtlpFailure } from '../otlp/failures.js';
+import { credentialsOf, type OtlpTraceSettings } from '../otlp/settings.js';
 
 export interface ExportOutcome {
   ok: boolean;
@@ -43,6 +45,10 @@ interface PartialSuccess {
   rejectedSpans: number;
   errorMessage?: string;
 }
+
+/** The exporter's own timer usually fires first and says more; ours is the backstop. */
+const DEADLINE_GRACE_MS = 100;
+const SHUTDOWN_WAIT_MS = 1_000;
 
 const PARTIAL_SUCCESS_LOG = 'Received Partial Success response:';
 
@@ -89,12 +95,35 @@ function withoutOtlpVariables<T>(build: () => T): T {
   }
 }
 
-async function createExporter(settings: OtlpTraceSettings, concurrency: number): Promise<SpanExporter> {
-  const [ca, key, cert] = await Promise.all([
-    readPem(settings.certificateFile),
-    readPem(settings.clientKeyFile),
-    readPem(settings.clientCertificateFile),
-  ]);
+/**
+ * The OTLP/HTTP exporter bounds a request only by idle time, so a peer that trickles a byte a second keeps
+ * it open for ever. We hand it agents we can destroy: that ends every request in flight at the deadline.
+ */
+interface AbortableAgents {
+  factory: (protocol: string) => http.Agent;
+  destroyAll(): void;
+}
+
+function abortableAgents(options: https.AgentOptions): AbortableAgents {
+  const agents: http.Agent[] = [];
+  return {
+    factory: (protocol) => {
+      const { ca: _ca, cert: _cert, key: _key, ...plain } = options;
+      const agent = protocol === 'http:' ? new http.Agent(plain) : new https.Agent(options);
+      agents.push(agent);
+      return agent;
+    },
+    destroyAll: () => agents.forEach((agent) => agent.destroy()),
+  };
+}
+
+interface Pems {
+  ca: Buffer | undefined;
+  key: Buffer | undefined;
+  cert: Buffer | undefined;
+}
+
+async function createExporter(settings: OtlpTraceSettings, concurrency: number, { ca, key, cert }: Pems, agents: AbortableAgents): Promise<SpanExporter> {
   const common = {
     url: settings.url.value,
     timeoutMillis: settings.timeoutMs.value,
@@ -113,7 +142,7 @@ async function createExporter(settings: OtlpTraceSettings, concurrency: number):
     ...common,
     headers: { ...settings.headers.value },
     compression,
-    httpAgentOptions: { keepAlive: true, ...(ca ? { ca } : {}), ...(key ? { key } : {}), ...(cert ? { cert } : {}) },
+    httpAgentOptions: agents.factory,
   };
   if (settings.protocol.value === 'http/protobuf') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
@@ -129,8 +158,11 @@ interface ResponseFinish {
 }
 
 export async function createSpanDelivery(settings: OtlpTraceSettings, options: { concurrency?: number } = {}): Promise<SpanDelivery> {
-  const exporter = await createExporter(settings, options.concurrency ?? 1);
-  const context: FailureContext = { url: settings.url.value, protocol: settings.protocol.value, timeoutMs: settings.timeoutMs.value };
+  const [ca, key, cert] = await Promise.all([readPem(settings.certificateFile), readPem(settings.clientKeyFile), readPem(settings.clientCertificateFile)]);
+  const agents = abortableAgents({ keepAlive: true, ...(ca ? { ca } : {}), ...(key ? { key } : {}), ...(cert ? { cert } : {}) });
+  const exporter = await createExporter(settings, options.concurrency ?? 1, { ca, key, cert }, agents);
+  const timeoutMs = settings.timeoutMs.value;
+  const context: FailureContext = { url: settings.url.value, protocol: settings.protocol.value, timeoutMs, secrets: credentialsOf(settings) };
 
   let partial: PartialSuccess | undefined;
   diag.setLogger(
@@ -169,7 +201,17 @@ export async function createSpanDelivery(settings: OtlpTraceSettings, options: {
     send: (spans) =>
       new Promise((resolve) => {
         const started = performance.now();
+        let settled = false;
+        // The overall deadline of this export, whatever the peer does: connects, trickles, never answers.
+        const deadline = setTimeout(() => {
+          settled = true;
+          agents.destroyAll();
+          resolve({ ok: false, spans: spans.length, ms: performance.now() - started, rejectedSpans: 0, failure: noAnswerFailure(context, 'The export got no complete answer') });
+        }, timeoutMs + DEADLINE_GRACE_MS);
         exporter.export(spans, (result) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
           const ms = performance.now() - started;
           const received = partial;
           partial = undefined;
@@ -188,7 +230,9 @@ export async function createSpanDelivery(settings: OtlpTraceSettings, options: {
       }),
     shutdown: async () => {
       if (isHttp) diagnosticsChannel.unsubscribe('http.client.response.finish', onResponse);
-      await exporter.shutdown();
+      // An export abandoned at its deadline may still be pending inside the exporter: do not wait for it.
+      agents.destroyAll();
+      await Promise.race([exporter.shutdown(), sleep(SHUTDOWN_WAIT_MS, undefined, { ref: false })]);
       diag.disable();
     },
   };

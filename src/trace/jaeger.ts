@@ -96,8 +96,9 @@ export function toWaterfall(trace: JaegerTrace): WaterfallSpan[] {
   return trace.spans.map((span) => ({
     spanId: span.spanID,
     ...(parentOf(span) ? { parentSpanId: parentOf(span) } : {}),
-    service: serviceOf(trace, span),
-    name: span.operationName,
+    // A peer wrote these: whatever JSON type it sent, the tree shows text.
+    service: String(serviceOf(trace, span)),
+    name: String(span.operationName ?? '?'),
     startUs: span.startTime,
     durationUs: span.duration,
     error: isErrorSpan(span),

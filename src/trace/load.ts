@@ -162,6 +162,14 @@ export async function runLoad(input: LoadInput): Promise<LoadSummary> {
     await Promise.all([delivery.shutdown(), factory.shutdown()]);
   }
   const sorted = [...latencies].sort((a, b) => a - b);
+  const byCount = [...failures.values()].sort((a, b) => b.exports - a.exports);
+  const commonest = byCount[0];
+  if (commonest && !input.signal?.aborted) {
+    // One probe, as doctor runs it, names the cause of the commonest failure in doctor's words.
+    const { explainExportFailure } = await import('../otlp/probe.js');
+    const { kind, cause, fix } = await explainExportFailure({ ...commonest, retryable: false }, input.settings, input.settings.timeoutMs.value);
+    Object.assign(commonest, { kind, cause, fix });
+  }
   return {
     tracesRequested: input.count,
     tracesSent: totals.tracesSent,
@@ -174,7 +182,7 @@ export async function runLoad(input: LoadInput): Promise<LoadSummary> {
     seconds,
     spansPerSecond: seconds > 0 ? totals.spansSent / seconds : 0,
     tracesPerSecond: seconds > 0 ? totals.tracesSent / seconds : 0,
-    failures: [...failures.values()].sort((a, b) => b.exports - a.exports),
+    failures: byCount,
     latencyMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
     interrupted: Boolean(input.signal?.aborted) && totals.taken < input.count,
   };

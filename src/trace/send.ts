@@ -10,13 +10,16 @@ import type { WaterfallSpan } from '../output/waterfall.js';
 import { createSpanDelivery, rejectionFailure, type ExportOutcome } from './export.js';
 import { fetchJaegerTrace } from './jaeger.js';
 import { createLoomTraceFactory, type LoomTraceOptions } from './loom-trace.js';
-import { readPrometheusBefore, waitForJaeger, waitForPrometheus, type BackendTarget, type JaegerHop, type PrometheusHop, type SentSpan } from './verify.js';
+import { readPrometheusBefore, waitForJaeger, waitForPrometheus, type BackendTarget, type JaegerHop, type MetricsTarget, type PrometheusHop, type SentSpan } from './verify.js';
 import type { OtlpFailure } from '../otlp/failures.js';
+
+/** A failed export is diagnosed by doctor's probe for at least this long, even when --timeout is spent. */
+const DIAGNOSIS_MIN_MS = 1_000;
 
 export interface VerifyPlan {
   /** Undefined when there is no Jaeger to ask. */
   jaeger?: BackendTarget;
-  prometheus?: BackendTarget;
+  prometheus?: MetricsTarget;
   waitMs: number;
 }
 
@@ -27,7 +30,11 @@ export interface SendTraceInput {
   verify: VerifyPlan | false;
   /** Called as soon as the trace exists, before the export: the id is the first thing the user sees. */
   onTraceId?: (traceId: string) => void;
+  /** Called whenever what the run waits for changes: `export`, `jaeger`, `prometheus`; empty when done. */
+  onWaiting?: (hops: WaitingFor[]) => void;
 }
+
+export type WaitingFor = 'export' | 'jaeger' | 'prometheus';
 
 export interface SendTraceResult {
   traceId: string;
@@ -104,17 +111,35 @@ export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceRes
     if (before?.prometheusSkipped) result.prometheusSkipped = before.prometheusSkipped;
     const verify = before?.verify;
 
+    input.onWaiting?.(['export']);
     const outcome = await delivery.send(built.spans);
     const exportedAt = performance.now();
+    input.onWaiting?.([]);
     result.export = outcome.failure === undefined && outcome.rejectedSpans > 0 ? { ...outcome, failure: rejectionFailure(outcome) } : outcome;
+    if (outcome.failure) {
+      // Diagnose within what is left of --timeout, with at least a short look (the small margin past it).
+      const budget = Math.max(input.settings.timeoutMs.value - outcome.ms, Math.min(DIAGNOSIS_MIN_MS, input.settings.timeoutMs.value));
+      const { explainExportFailure } = await import('../otlp/probe.js');
+      result.export = { ...outcome, failure: await explainExportFailure(outcome.failure, input.settings, Math.round(budget)) };
+    }
     if (!outcome.ok || !verify) return result;
 
     const deadline = exportedAt + verify.waitMs;
     const sentSpans: SentSpan[] = sent.map(({ spanId, name, service }) => ({ spanId, name, service }));
-    const [jaeger, prometheus] = await Promise.all([
-      verify.jaeger ? waitForJaeger(verify.jaeger, built.traceId, sentSpans, exportedAt, deadline) : undefined,
-      before?.prometheus ? waitForPrometheus(before.prometheus, exportedAt, deadline) : undefined,
+    const pending = new Set<WaitingFor>();
+    const tracked = <T>(hop: WaitingFor, wait: Promise<T>): Promise<T> => {
+      pending.add(hop);
+      return wait.finally(() => {
+        pending.delete(hop);
+        input.onWaiting?.([...pending]);
+      });
+    };
+    const waits = Promise.all([
+      verify.jaeger ? tracked('jaeger', waitForJaeger(verify.jaeger, built.traceId, sentSpans, exportedAt, deadline)) : undefined,
+      before?.prometheus ? tracked('prometheus', waitForPrometheus(before.prometheus, exportedAt, deadline)) : undefined,
     ]);
+    input.onWaiting?.([...pending]);
+    const [jaeger, prometheus] = await waits;
     if (jaeger) result.jaeger = jaeger;
     if (prometheus) result.prometheus = prometheus;
     return result;

@@ -3,13 +3,19 @@
  * until the test service's spanmetrics counter has grown, both bounded by one deadline (`--wait`).
  */
 import { fetchJaegerTrace, servicesOf, type JaegerTrace } from './jaeger.js';
-import { readSpanmetricsCalls } from './prometheus.js';
+import { readExpositionCalls } from './exposition.js';
+import { readSpanmetricsCalls, type PrometheusReading } from './prometheus.js';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 
 /** A backend URL and where it came from (`flag --jaeger-url`, `stack manifest`, `default`). */
 export interface BackendTarget {
   url: string;
   source: string;
+}
+
+/** Where the span metrics are read: Prometheus' query API, or the exposition itself (`up --local` has no Prometheus). */
+export interface MetricsTarget extends BackendTarget {
+  kind: 'prometheus' | 'metrics-endpoint';
 }
 
 export interface SentSpan {
@@ -38,6 +44,7 @@ export interface JaegerHop {
 export interface PrometheusHop {
   url: string;
   source: string;
+  kind: MetricsTarget['kind'];
   service: string;
   visible: boolean;
   seconds?: number;
@@ -95,9 +102,13 @@ export async function waitForJaeger(
 }
 
 /** Reads the counter before the export, so a trace counted later can be told from earlier runs. */
-export async function readPrometheusBefore(target: BackendTarget, service: string): Promise<PrometheusHop> {
+function readCalls(hop: PrometheusHop, timeoutMs: number): Promise<PrometheusReading> {
+  return hop.kind === 'metrics-endpoint' ? readExpositionCalls(hop.url, hop.service, timeoutMs) : readSpanmetricsCalls(hop.url, hop.service, timeoutMs);
+}
+
+export async function readPrometheusBefore(target: MetricsTarget, service: string): Promise<PrometheusHop> {
   const hop: PrometheusHop = { ...target, service, visible: false };
-  const reading = await readSpanmetricsCalls(target.url, service, REQUEST_TIMEOUT_MS);
+  const reading = await readCalls(hop, REQUEST_TIMEOUT_MS);
   if (reading.status === 'ok') hop.before = reading.calls;
   else {
     hop.lastError = reading.message;
@@ -110,7 +121,7 @@ export async function waitForPrometheus(hop: PrometheusHop, exportedAt: number, 
   let delay = 250;
   for (;;) {
     const remaining = deadline - performance.now();
-    const reading = await readSpanmetricsCalls(hop.url, hop.service, Math.round(Math.max(100, Math.min(REQUEST_TIMEOUT_MS, remaining))));
+    const reading = await readCalls(hop, Math.round(Math.max(100, Math.min(REQUEST_TIMEOUT_MS, remaining))));
     if (reading.status === 'ok') {
       hop.calls = reading.calls;
       delete hop.lastError;

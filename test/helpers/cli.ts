@@ -11,11 +11,17 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/loom-otel.js');
 
+/**
+ * Each test process's own per-user state directory (where `up --local` keeps its PID file without a
+ * stack manifest), so tests never see the user's real one, nor each other's.
+ */
+export const TEST_STATE_HOME = path.join(tmpdir(), `loom-otel-test-state-${process.pid}`);
+
 /** An environment without the caller's OTEL_* variables, CI flag or colours, so tests see only what they set. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
+  const env: Record<string, string | undefined> = { XDG_STATE_HOME: TEST_STATE_HOME };
   for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('OTEL_') || key === 'CI' || key === 'FORCE_COLOR' || key === 'NO_COLOR' || key === 'DEPLOYMENT_ENV') continue;
+    if (key.startsWith('OTEL_') || key === 'XDG_STATE_HOME' || key === 'CI' || key === 'FORCE_COLOR' || key === 'NO_COLOR' || key === 'DEPLOYMENT_ENV') continue;
     env[key] = value;
   }
   return { ...env, ...extra };

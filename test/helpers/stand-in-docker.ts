@@ -93,6 +93,19 @@ export function composePsOutput(rows: ContainerRow[], format: 'lines' | 'array')
   return format === 'array' ? JSON.stringify(objects) : objects.map((o) => JSON.stringify(o)).join('\n');
 }
 
+/** `compose ps` after the collector exited with code 1 while the other parts run. */
+export function collectorExited(): string {
+  return composePsOutput(
+    [
+      { service: 'otel-collector', state: 'exited', exitCode: 1 },
+      { service: 'jaeger', state: 'running' },
+      { service: 'prometheus', state: 'running' },
+      { service: 'grafana', state: 'running' },
+    ],
+    'lines',
+  );
+}
+
 export function allRunning(format: 'lines' | 'array' = 'lines'): string {
   return composePsOutput(Object.values(SERVICES).map((service) => ({ service, state: 'running' })), format);
 }
@@ -185,7 +198,15 @@ export async function startStackEndpoints(behaviour: EndpointBehaviour = {}): Pr
 export async function initStack(dir: string, ports: Partial<HostPorts> = {}): Promise<HostPorts> {
   const all = { ...ports } as HostPorts;
   const roles = Object.keys(PORT_FLAGS) as Array<keyof HostPorts>;
-  for (const role of roles) all[role] ??= await freePort();
+  // Under load the kernel can hand the same just-closed port to two calls: keep them distinct.
+  const taken = new Set<number>(Object.values(all));
+  for (const role of roles) {
+    if (all[role] !== undefined) continue;
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    all[role] = port;
+    taken.add(port);
+  }
   const flags = roles.flatMap((role) => [PORT_FLAGS[role], String(all[role])]);
   const run = await runCli(['init', '--yes', '--dir', dir, ...flags]);
   if (run.exitCode !== 0) throw new Error(`init failed (${run.exitCode}): ${run.stderr}`);

@@ -28,7 +28,8 @@ export interface GeneratedFile extends FileEntry {
 }
 
 export interface StackSecrets {
-  grafanaPassword: string;
+  /** Undefined only for a stack without Grafana whose .env never held a password. */
+  grafanaPassword: string | undefined;
 }
 
 export function renderStack(model: StackModel, secrets: StackSecrets): GeneratedFile[] {

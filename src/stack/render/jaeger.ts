@@ -51,6 +51,9 @@ export function buildJaegerConfig(model: StackModel): Record<string, unknown> {
       },
       jaeger_query: {
         storage: { traces: TRACE_STORE, ...(spm ? { metrics: METRICS_STORE } : {}) },
+        // On by default in Jaeger v2: it would trace its own API calls to localhost:4317 (its own
+        // receiver), filling the trace list with a "jaeger" service and warning when that port is gone.
+        enable_tracing: false,
         http: { endpoint: `0.0.0.0:${CONTAINER_PORTS.jaegerUi}` },
       },
     },
@@ -67,7 +70,7 @@ export function renderJaegerConfig(model: StackModel): string {
     [['service', 'telemetry'], "Jaeger's own metrics on :8888/metrics (scraped by Prometheus when it is part of the stack)."],
     [['extensions', 'healthcheckv2'], 'Health status on :13133/status, listening on 0.0.0.0 so it is reachable from outside the container.'],
     [['extensions', 'jaeger_storage'], `Traces are kept in memory (the newest ${JAEGER_MAX_TRACES}); they are gone when the container restarts.`],
-    [['extensions', 'jaeger_query'], 'The UI and the query API (/api/traces, /api/services) on :16686.'],
+    [['extensions', 'jaeger_query'], 'The UI and the query API (/api/traces, /api/services) on :16686. enable_tracing: false keeps Jaeger from\ntracing its own API calls into its own storage (a "jaeger" service among yours).'],
     [['receivers'], 'Only the collector sends here (otlp_grpc/jaeger exporter, over the compose network).'],
   ];
   if (model.has('prometheus')) {

@@ -1,0 +1,121 @@
+/**
+ * Keeps every path `init` reads, writes or removes inside the stack directory. Relative paths come from
+ * the renderer and from `loom-otel.json` (which a pull request can change), so each one is checked for
+ * shape, resolved, and walked one component at a time: a symbolic link anywhere below the stack
+ * directory is refused rather than followed. Directories are created one level at a time and checked,
+ * because Node's recursive mkdir never returns on file systems such as /proc.
+ */
+import { lstat, mkdir, readlink, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ActionError, UsageError } from '../errors.js';
+import { quote } from './schema.js';
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$|^\.[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** Why `relative` cannot name a file of the stack ('/'-separated, no '.', '..' or empty parts), or undefined. */
+export function stackPathProblem(relative: string): string | undefined {
+  if (relative.length === 0 || relative.length > 200) return 'expected a relative path of 1 to 200 characters';
+  if (relative.split('/').every((segment) => SEGMENT.test(segment))) return undefined;
+  return "expected a path inside the stack directory: parts of letters, digits, '.', '_' and '-' joined by '/', no '..'";
+}
+
+/** The absolute path of `relative` in `dir`; throws when it is malformed or would leave `dir`. */
+export function insideStack(dir: string, relative: string): string {
+  const target = path.resolve(dir, relative);
+  const fromDir = path.relative(dir, target);
+  if (stackPathProblem(relative) || fromDir === '' || fromDir.startsWith('..') || path.isAbsolute(fromDir)) {
+    throw new ActionError(
+      `Refusing ${quote(relative)}: it is not a path inside the stack directory ${dir}.`,
+      'Correct the path in loom-otel.json, or run `loom-otel init --force` to write a new manifest.',
+    );
+  }
+  return target;
+}
+
+function linkError(link: string, target: string): ActionError {
+  return new ActionError(
+    `${link} is a symbolic link (to ${quote(target, 200)}); loom-otel does not read or write through links inside the stack directory. Nothing was written.`,
+    `Replace the link with a real directory or file (or remove it), or choose another --dir.`,
+  );
+}
+
+/** Resolves `relative` in `dir` and refuses a symbolic link on the way, the file itself included. */
+export async function refuseLinks(dir: string, relative: string): Promise<string> {
+  const target = insideStack(dir, relative);
+  let current = dir;
+  for (const segment of relative.split('/')) {
+    current = path.join(current, segment);
+    let info;
+    try {
+      info = await lstat(current);
+    } catch {
+      return target; // missing (or unreadable): the read or write that follows names the cause
+    }
+    if (info.isSymbolicLink()) throw linkError(current, await readlink(current).catch(() => '?'));
+  }
+  return target;
+}
+
+/** The deepest existing ancestor of `dir` (itself included) and the directories below it still to create. */
+export async function nearestExisting(dir: string): Promise<{ existing: string; missing: string[] }> {
+  const fix = 'Choose another --dir, or fix the permissions of that directory.';
+  const missing: string[] = [];
+  let probe = dir;
+  for (;;) {
+    try {
+      const info = await stat(probe);
+      if (!info.isDirectory()) throw new UsageError(`--dir ${dir}: ${probe} exists and is not a directory.`, fix);
+      return { existing: probe, missing };
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new UsageError(`--dir ${dir}: a part of that path is a file, not a directory.`, fix);
+      if (code !== 'ENOENT') throw new UsageError(`--dir ${dir}: cannot use ${probe} (${code ?? (error as Error).message}).`, fix);
+      const parent = path.dirname(probe);
+      if (parent === probe) throw new UsageError(`--dir ${dir}: no part of that path exists.`, fix);
+      missing.unshift(probe);
+      probe = parent;
+    }
+  }
+}
+
+/**
+ * Creates the stack directory and its missing ancestors, one level at a time, checking each: a file
+ * system that refuses new directories (/proc, /sys) ends with exit 2. Appends what it made to `created`.
+ */
+export async function createStackDirectory(dir: string, created: string[]): Promise<void> {
+  for (const directory of (await nearestExisting(dir)).missing) {
+    await makeOneDirectory(directory, created, (reason) =>
+      new UsageError(`--dir ${dir}: cannot create ${directory} (${reason}).`, 'Choose a --dir on a file system that takes new directories, such as one under your home.'),
+    );
+  }
+}
+
+/** Creates `relativeDir` inside the stack directory one level at a time, refusing a link on the way. */
+export async function createInsideStack(dir: string, relativeDir: string, created: string[]): Promise<void> {
+  if (relativeDir === '.' || relativeDir === '') return;
+  insideStack(dir, relativeDir);
+  let current = dir;
+  for (const segment of relativeDir.split('/')) {
+    current = path.join(current, segment);
+    const directory = current;
+    const info = await lstat(directory).catch(() => undefined);
+    if (info?.isSymbolicLink()) throw linkError(directory, await readlink(directory).catch(() => '?'));
+    if (info?.isDirectory()) continue;
+    await makeOneDirectory(directory, created, (reason) =>
+      new ActionError(`Cannot create the directory ${directory} (${reason}).`, 'Move whatever is in its place out of the way, or fix its permissions, then run the command again.'),
+    );
+  }
+}
+
+async function makeOneDirectory(directory: string, created: string[], fail: (reason: string) => Error): Promise<void> {
+  try {
+    await mkdir(directory);
+    created.push(directory);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw fail(code ?? (error as Error).message);
+  }
+  const info = await lstat(directory).catch(() => undefined);
+  if (!info?.isDirectory()) throw fail(info ? 'something that is not a directory is in its place' : 'it does not exist after mkdir');
+}
