@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { createServer, type Server } from 'node:net';
 import { IMAGES } from '../src/stack/model.js';
-import { builtHere, eventually, getJson, promQuery, RealStack, realStackAvailable, startDockerApi, type DockerApi } from './helpers/real-stack.js';
+import { builtHere, eventually, getJson, promQuery, RealStack, realStackAvailable, runPythonAgent, startDockerApi, type DockerApi } from './helpers/real-stack.js';
 
 const available = await realStackAvailable();
 
@@ -58,15 +58,12 @@ describe.skipIf(!available)(`variants of the generated stack on Podman's Docker 
     expect(String(ports.stdout)).not.toContain('127.0.0.1:');
     expect(await doctorPasses(stack)).toEqual({ exitCode: 0, failed: [] });
 
-    const trace = await stack.cli(['send-test-trace', '--json', '--wait', '90'], { timeoutMs: 180_000 });
-    expect(trace.exitCode, trace.stdout + trace.stderr).toBe(0);
-    expect(JSON.parse(trace.stdout).jaeger).toMatchObject({ visible: true, spans: 15, expectedSpans: 15 });
-
     const load = await stack.cli(['send-test-trace', '--json', '--count', '200', '--service', 'loom-load-agent'], { timeoutMs: 300_000 });
     expect(load.exitCode, load.stdout + load.stderr).toBe(0);
     const summary = JSON.parse(load.stdout) as { tracesSent: number; spansSent: number; failedExports: number };
     expect(summary).toMatchObject({ tracesSent: 200, failedExports: 0 });
-    // Sampling applies only to the pipeline to Jaeger: the metrics count every span.
+    // Sampling applies only to the pipeline to Jaeger: the metrics count every span. (The load comes first,
+    // so no other trace's loom-core spans are in the count.)
     const query = 'sum(traces_span_metrics_calls_total{service_name=~"loom-load-agent|loom-core"})';
     const counted = await eventually(async () => {
       const value = (await promQuery(stack, query)).reduce((sum, s) => sum + Number(s.value[1]), 0);
@@ -74,10 +71,23 @@ describe.skipIf(!available)(`variants of the generated stack on Podman's Docker 
     }, 120_000, 5000);
     const seen = (await promQuery(stack, query)).reduce((sum, s) => sum + Number(s.value[1]), 0);
     expect(counted ?? seen).toBe(summary.spansSent);
-    // ... and Jaeger keeps about a tenth of the load traces.
-    const kept = await getJson<{ data: unknown[] }>(`http://127.0.0.1:${stack.ports.jaegerUi}/api/traces?service=loom-load-agent&limit=1000&lookback=1h`);
+    // Traces without a sampling priority (an agent's own) are thinned for Jaeger, and still all counted.
+    const agent = await runPythonAgent(`http://127.0.0.1:${stack.ports.otlpGrpc}`, 'loom-py-agent', 100);
+    expect(agent).toMatchObject({ flushed: true, spans: 600 });
+    const agentSpans = await eventually(async () => {
+      const value = (await promQuery(stack, 'sum(traces_span_metrics_calls_total{service_name="loom-py-agent"})')).reduce((sum, s) => sum + Number(s.value[1]), 0);
+      return value === agent.spans ? value : undefined;
+    }, 120_000, 5000);
+    expect(agentSpans).toBe(agent.spans);
+    const kept = await getJson<{ data: unknown[] }>(`http://127.0.0.1:${stack.ports.jaegerUi}/api/traces?service=loom-py-agent&limit=1000&lookback=1h`);
+    // 10% of 100: 0 or more than 40 kept has a probability below 1e-4.
     expect(kept.data.length).toBeGreaterThan(0);
-    expect(kept.data.length).toBeLessThan(100);
+    expect(kept.data.length).toBeLessThan(40);
+
+    // The test trace is marked to be kept (sampling.priority): it reaches Jaeger whole despite sampling.
+    const trace = await stack.cli(['send-test-trace', '--json', '--wait', '90'], { timeoutMs: 180_000 });
+    expect(trace.exitCode, trace.stdout + trace.stderr).toBe(0);
+    expect(JSON.parse(trace.stdout).jaeger).toMatchObject({ visible: true, spans: 15, expectedSpans: 15 });
   }, 900_000);
 
   it('--no-jaeger: a held host port stops up, naming the port and the flag; once free, up and doctor pass', async () => {
