@@ -46,7 +46,7 @@ describe('doctor --collector-config: the seed example', () => {
     expect(check('collector.otlp-protocols.otlp')).toMatchObject({ status: 'info' });
     expect(check('collector.otlp-protocols.otlp')?.detail).toContain('gRPC (4317) only');
     // Everything else it names exists in the core distribution.
-    expect(check('collector.components')?.detail).toContain('otelcol 0.159.0');
+    expect(check('collector.components')?.detail).toContain('otelcol 0.158.0');
     expect(checks.filter((c) => c.status === 'fail')).toHaveLength(1);
   });
 
@@ -79,10 +79,10 @@ service:
     traces: { receivers: [otlp], exporters: [spanmetrics, debug] }
     metrics: { receivers: [spanmetrics], exporters: [prometheus] }
 `;
-    const core = await lintYaml('spanmetrics.yaml', yaml, ['--collector-image', 'otel/opentelemetry-collector:0.159.0']);
+    const core = await lintYaml('spanmetrics.yaml', yaml, ['--collector-image', 'otel/opentelemetry-collector:0.158.0']);
     expect(core.check('collector.missing.connectors.spanmetrics')).toMatchObject({ status: 'fail' });
-    expect(core.check('collector.missing.connectors.spanmetrics')?.fix).toContain('otel/opentelemetry-collector-contrib:0.159.0');
-    const contrib = await lintYaml('spanmetrics.yaml', yaml, ['--collector-image', 'otel/opentelemetry-collector-contrib:0.159.0']);
+    expect(core.check('collector.missing.connectors.spanmetrics')?.fix).toContain('otel/opentelemetry-collector-contrib:0.158.0');
+    const contrib = await lintYaml('spanmetrics.yaml', yaml, ['--collector-image', 'otel/opentelemetry-collector-contrib:0.158.0']);
     // The old name works (the collector starts) but warns at every start: a warning, with the new name.
     const deprecated = contrib.check('collector.deprecated.connectors.spanmetrics');
     expect(deprecated).toMatchObject({ status: 'warn' });
@@ -93,7 +93,7 @@ service:
     expect(contrib.run.exitCode).toBe(0);
     // With today's names it is clean.
     const renamed = yaml.replaceAll('spanmetrics', 'span_metrics');
-    const current = await lintYaml('span_metrics.yaml', renamed, ['--collector-image', 'otel/opentelemetry-collector-contrib:0.159.0']);
+    const current = await lintYaml('span_metrics.yaml', renamed, ['--collector-image', 'otel/opentelemetry-collector-contrib:0.158.0']);
     expect(current.checks.filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
   });
 
@@ -115,7 +115,7 @@ service:
     traces: { receivers: [otlp], exporters: [otlp/jaeger, otlphttp, signaltometrics] }
     metrics: { receivers: [signaltometrics], processors: [deltatocumulative], exporters: [prometheus] }
 `,
-      ['--collector-image', 'otel/opentelemetry-collector-contrib:0.159.0'],
+      ['--collector-image', 'otel/opentelemetry-collector-contrib:0.158.0'],
     );
     expect(run.exitCode).toBe(0);
     expect(check('collector.deprecated.exporters.otlp/jaeger')?.fix).toContain('exporters.otlp/jaeger to otlp_grpc/jaeger');

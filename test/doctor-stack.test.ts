@@ -118,7 +118,7 @@ describe('doctor --dir: a stack that is down (stand-in docker)', () => {
     expect(group('stack').filter((c) => c.status === 'fail' || c.status === 'warn')).toEqual([]);
     expect(check('stack.files')).toMatchObject({ status: 'pass' });
     expect(check('stack.services')).toMatchObject({ status: 'pass', detail: 'docker-compose.yml defines otel-collector, jaeger, prometheus, grafana' });
-    expect(check('collector.components')?.detail).toContain('otelcol-contrib 0.159.0');
+    expect(check('collector.components')?.detail).toContain('otelcol-contrib 0.158.0');
     expect(check('stack.ports')).toMatchObject({ status: 'pass' });
     expect(check('stack.scrape')).toMatchObject({ status: 'pass' });
     expect(check('running')).toMatchObject({ status: 'skip' });

@@ -183,7 +183,7 @@ describe('loom-otel up (stand-in docker)', () => {
     const docker = await installStandIn(root.dir, ['docker']);
     const run = await runCli(['up', '--dir', stackDir], { env: docker.env({ STANDIN_UP: 'pull-failure' }) });
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toContain('Could not pull the image otel/opentelemetry-collector-contrib:0.159.0');
+    expect(run.stderr).toContain('Could not pull the image otel/opentelemetry-collector-contrib:0.158.0');
     expect(run.stderr).toContain('registry-1.docker.io');
     expect(run.stderr).toMatch(/Fix: Check the network .*proxy/);
   });

@@ -36,7 +36,7 @@ Exit codes: 0 nothing failed (warnings allowed), 1 at least one check failed, 2 
 Examples:
   loom-otel doctor                                    the endpoint an agent here would use, the stack, the engine
   loom-otel doctor --endpoint https://otlp.example.com:4317 --header authorization=Bearer%20xyz
-  loom-otel doctor --collector-config otel-config.yaml --collector-image otel/opentelemetry-collector:0.159.0`,
+  loom-otel doctor --collector-config otel-config.yaml --collector-image otel/opentelemetry-collector:0.158.0`,
     )
     .action(async (flags: DoctorFlags, command: Command) => {
       const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);

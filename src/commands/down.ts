@@ -72,7 +72,9 @@ async function runDown(options: Record<string, unknown>, command: Command): Prom
   ctx.out(`${mark(ctx.style, 'pass')} Stopped ${ctx.style.bold(stack.model.options.name)} and removed its containers (${composeLabel(engine)} down).`);
   ctx.out(
     volumes
-      ? `  Deleted its data volumes: ${dataVolumes.join(', ')}.`
+      ? dataVolumes.length > 0
+        ? `  Deleted its data volumes: ${dataVolumes.join(', ')}.`
+        : '  It has no data volumes (neither Prometheus nor Grafana is part of it).'
       : `  Its data is kept${dataVolumes.length > 0 ? ` (${dataVolumes.join(', ')})` : ''}; \`loom-otel down --volumes\` deletes it. \`loom-otel up\` starts it again.`,
   );
 }

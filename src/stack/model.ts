@@ -5,14 +5,14 @@
 
 /** Images, pinned to exact tags (never `latest`). Update them here and nowhere else. */
 export const IMAGES = {
-  collector: 'otel/opentelemetry-collector-contrib:0.159.0',
-  jaeger: 'jaegertracing/jaeger:2.15.0',
+  collector: 'otel/opentelemetry-collector-contrib:0.158.0',
+  jaeger: 'jaegertracing/jaeger:2.13.0',
   prometheus: 'prom/prometheus:v3.13.1',
   grafana: 'grafana/grafana:12.2.1',
 } as const;
 
 /** The collector distribution the generated config targets (its manifest lists the components it has). */
-export const COLLECTOR_DISTRIBUTION = { name: 'otelcol-contrib', version: '0.159.0' } as const;
+export const COLLECTOR_DISTRIBUTION = { name: 'otelcol-contrib', version: '0.158.0' } as const;
 
 export type PartName = keyof typeof IMAGES;
 /** The parts a user may leave out; the collector always stays. */

@@ -16,9 +16,15 @@ export const VOLUMES = { prometheus: 'prometheus-data', grafana: 'grafana-data' 
 
 const RESTART = 'unless-stopped';
 
-/** `127.0.0.1:4317:4317`, quoted: YAML 1.1 readers could take unquoted `a:b` digits for base-60 numbers. */
+/**
+ * `127.0.0.1:4317:4317`, quoted: YAML 1.1 readers could take unquoted `a:b` digits for base-60 numbers.
+ * All interfaces (--expose) are written without an address (`4317:4317`): that is what Compose means by
+ * all interfaces (IPv4 and IPv6), and an explicit `0.0.0.0` publishes nothing reachable with Podman before
+ * netavark 1.6, which matched it as a literal destination address (containers/netavark#636; seen with
+ * Podman 4.3 and netavark 1.4).
+ */
 function portMappings(ports: PublishedPort[]) {
-  return ports.map((p) => quoted(`${p.hostIp}:${p.host}:${p.container}`));
+  return ports.map((p) => quoted(p.hostIp === '0.0.0.0' ? `${p.host}:${p.container}` : `${p.hostIp}:${p.host}:${p.container}`));
 }
 
 /** A probe run inside the container; only for images that ship wget (Prometheus: busybox, Grafana: alpine). */
