@@ -81,6 +81,26 @@ async function ensurePodmanSettings() {
   await writeFile(PODMAN_CONF, PODMAN_SETTINGS);
 }
 
+/** The `replace`/`exclude` lines and blocks of a go.mod (a block ends at a line that is only `)`). */
+function goModDirectives(text, names) {
+  const directives = [];
+  let block;
+  for (const line of text.split('\n')) {
+    if (block) {
+      block.push(line);
+      if (line.trim() === ')') {
+        directives.push(block.join('\n'));
+        block = undefined;
+      }
+    } else if (names.some((name) => new RegExp(`^${name}\\s*\\($`).test(line.trim()))) {
+      block = [line];
+    } else if (names.some((name) => line.startsWith(`${name} `))) {
+      directives.push(line);
+    }
+  }
+  return directives;
+}
+
 /**
  * Builds Go packages of one module version into `outDir`, through a wrapper module that requires it and
  * carries the module's own `replace` and `exclude` lines (which `go install pkg@version` refuses).
@@ -94,7 +114,7 @@ async function buildGoProgram({ module, version, outDir, programs, tags = [], ld
   await mkdir(src, { recursive: true });
   const info = JSON.parse(await run('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd: src }));
   const upstream = await readFile(info.GoMod, 'utf8');
-  const directives = upstream.match(/^(replace|exclude)\s+(\([^)]*\)|.*)$/gm) ?? [];
+  const directives = goModDirectives(upstream, ['replace', 'exclude']);
   await writeFile(path.join(src, 'go.mod'), `module loomotele2e/build\n\ngo 1.26\n\n${directives.join('\n\n')}\n`);
   await run('go', ['get', ...programs.map((p) => `${p.pkg}@${version}`)], { cwd: src });
   for (const program of programs) {
