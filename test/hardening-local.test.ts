@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Attributes } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -23,20 +23,23 @@ afterEach(stopAllLocal);
 
 const PROMPT = 'You are a careful agent. Think step by step. '.repeat(800).slice(0, 32 * 1024);
 
-/** Spans recorded by the real SDK: one root per trace, each with a 32 KiB prompt attribute. */
-async function promptSpans(count: number): Promise<ReadableSpan[]> {
+/** `llm.generate` spans recorded by the real SDK (no attribute length limit): one root per trace, one per attribute set. */
+async function llmSpans(service: string, attributeSets: Attributes[]): Promise<ReadableSpan[]> {
   const memory = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'prompt-agent' }),
+    resource: resourceFromAttributes({ 'service.name': service }),
     spanProcessors: [new SimpleSpanProcessor(memory)],
     spanLimits: { attributeValueLengthLimit: Infinity },
   });
   const tracer = provider.getTracer('hardening');
-  for (let i = 0; i < count; i++) tracer.startSpan('llm.generate', { attributes: { 'llm.prompt': `${i} ${PROMPT}` } }, ROOT_CONTEXT).end();
+  for (const attributes of attributeSets) tracer.startSpan('llm.generate', { attributes }, ROOT_CONTEXT).end();
   const spans = memory.getFinishedSpans();
   await provider.shutdown();
   return spans;
 }
+
+/** Spans each with a 32 KiB prompt attribute. */
+const promptSpans = (count: number) => llmSpans('prompt-agent', Array.from({ length: count }, (_, i) => ({ 'llm.prompt': `${i} ${PROMPT}` })));
 
 function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(spans, resolve));
@@ -160,6 +163,88 @@ describe('up --local keeps its memory within --max-memory-mib', () => {
     const summary = stopped.events.at(-1)!;
     expect(summary.seriesEvicted).toBeGreaterThan(10_000);
     expect(summary.memoryUsedMiB).toBeLessThanOrEqual(16);
+  });
+
+  it('evicts llm_tokens_total series, least recently updated first, within the same budget, and keeps the survivors exact', async () => {
+    const local = await startLocal(['--quiet', '--max-memory-mib', '16', '--max-name-length', '2048']);
+    // 4000 LLM spans, each with its own 3000-character model (so 8000 token label sets, below the
+    // 10,000-set cap: only the budget can evict), and every 50th span one steady series that stays in use.
+    const model = (i: number) => `m${i}-${'x'.repeat(3000)}`;
+    const attributeSets: Attributes[] = [];
+    let steadySpans = 0;
+    for (let i = 0; i < 4000; i++) {
+      attributeSets.push({ 'gen_ai.request.model': model(i), 'gen_ai.usage.input_tokens': i + 1, 'gen_ai.usage.output_tokens': 2 * (i + 1) });
+      if (i % 50 === 0) {
+        attributeSets.push({ 'gen_ai.request.model': 'steady-model', 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 3 });
+        steadySpans++;
+      }
+    }
+    const spans = await llmSpans('token-agent', attributeSets);
+    const exporter = new GrpcExporter({ url: local.url('otlpGrpc') });
+    for (let i = 0; i < spans.length; i += 500) {
+      expect((await exportSpans(exporter, spans.slice(i, i + 500))).code).toBe(ExportResultCode.SUCCESS);
+    }
+    await exporter.shutdown();
+
+    const metrics = await fetch(local.url('collectorMetrics', '/metrics'));
+    expect(metrics.status).toBe(200);
+    const exposition = await metrics.text();
+    const sums = new Map<string, number>();
+    for (const [, labels, value] of exposition.matchAll(/^llm_tokens_total\{(.*)\} (\S+)$/gm)) {
+      const found = /gen_ai_request_model="([^"]*)".*gen_ai_token_type="(\w+)"/.exec(labels!);
+      expect(found).not.toBeNull();
+      sums.set(`${found![1]} ${found![2]}`, Number(value));
+    }
+    // The budget, not the cap, bounded them: most of the 8000 label sets went, the newest stayed.
+    expect(sums.size).toBeGreaterThan(100);
+    expect(sums.size).toBeLessThan(4000);
+    // Label values are cut to --max-name-length with a marker, as the span metrics' are.
+    const label = (i: number) => `${model(i).slice(0, 2048)}…[truncated ${model(i).length - 2048} chars]`;
+    expect(sums.get(`${label(3999)} input`)).toBe(4000);
+    expect(sums.get(`${label(3999)} output`)).toBe(8000);
+    expect(sums.has(`${label(0)} input`)).toBe(false);
+    // Created first but updated all along: least recently UPDATED goes first, so it survives, exact.
+    expect(sums.get('steady-model input')).toBe(7 * steadySpans);
+    expect(sums.get('steady-model output')).toBe(3 * steadySpans);
+    // Every survivor holds exactly the tokens of its span.
+    for (const [key, value] of sums) {
+      if (key.startsWith('steady-model ')) continue;
+      const [, index, type] = /^m(\d+)-x+…\[truncated \d+ chars\] (input|output)$/.exec(key)!;
+      expect(value).toBe((type === 'input' ? 1 : 2) * (Number(index) + 1));
+    }
+
+    const stopped = await local.stop();
+    const summary = stopped.events.at(-1)!;
+    expect(summary).toMatchObject({ event: 'stopped', spansReceived: spans.length, spansRefused: 0, tokenCountsNotInMetrics: 0 });
+    expect(summary.tokenSeriesEvicted).toBe(8002 - sums.size);
+    expect(summary.memoryUsedMiB).toBeGreaterThan(12); // the budget filled up and stayed full
+    expect(summary.memoryUsedMiB).toBeLessThanOrEqual(16);
+    if (!requireTool('promtool', 'apt-get install prometheus')) return;
+    expect(await expositionParseError(exposition)).toBeUndefined();
+  });
+
+  it('keeps at most 10,000 llm_tokens_total label sets, evicting the least recently updated instead of dropping new counts', async () => {
+    const local = await startLocal(['--quiet']);
+    // 5001 models, input and output each: 10,002 label sets.
+    const spans = await llmSpans(
+      'token-agent',
+      Array.from({ length: 5001 }, (_, i) => ({ 'llm.model': `model-${i}`, 'llm.usage.prompt_tokens': 10, 'llm.usage.completion_tokens': 1 })),
+    );
+    const exporter = new ProtoExporter({ url: local.url('otlpHttp', '/v1/traces') });
+    for (let i = 0; i < spans.length; i += 1000) {
+      expect((await exportSpans(exporter, spans.slice(i, i + 1000))).code).toBe(ExportResultCode.SUCCESS);
+    }
+    await exporter.shutdown();
+    const exposition = (await (await fetch(local.url('collectorMetrics', '/metrics'))).text())
+      .split('\n')
+      .filter((line) => line.startsWith('llm_tokens_total{'))
+      .join('\n');
+    expect(exposition.match(/^llm_tokens_total\{/gm)).toHaveLength(10_000);
+    expect(exposition).not.toMatch(/llm_model="model-0"/); // the two oldest went
+    expect(exposition).toMatch(/gen_ai_token_type="input",.*llm_model="model-1",.*\} 10$/m);
+    expect(exposition).toMatch(/gen_ai_token_type="output",.*llm_model="model-5000",.*\} 1$/m); // the newest came in
+    const stopped = await local.stop();
+    expect(stopped.events.at(-1)).toMatchObject({ event: 'stopped', spansReceived: 5001, tokenSeriesEvicted: 2, tokenCountsNotInMetrics: 0 });
   });
 });
 

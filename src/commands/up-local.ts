@@ -279,6 +279,7 @@ function printSummary(ctx: OutputContext, stack: LocalStack, settings: LocalSett
     spansNotInMetrics: stack.receiver.spanMetrics.droppedSpans,
     tokenCountsNotInMetrics: stack.receiver.tokenSums.droppedCounts,
     seriesEvicted: stack.receiver.spanMetrics.evictions,
+    tokenSeriesEvicted: stack.receiver.tokenSums.evictions,
     memoryUsedMiB: Math.round((stack.receiver.budget.usedBytes / (1024 * 1024)) * 10) / 10,
     connectionsClosedIdle: Object.values(stack.connections).reduce((sum, c) => sum + c.closedIdle, 0),
   };
@@ -303,8 +304,13 @@ function printSummary(ctx: OutputContext, stack: LocalStack, settings: LocalSett
   if (summary.connectionsClosedIdle > 0) {
     ctx.err(`${ctx.style.yellow('!')} ${plural(summary.connectionsClosedIdle, 'idle connection was', 'idle connections were')} closed to admit new ones (--max-connections ${settings.maxConnections} per port).`);
   }
+  if (summary.tokenSeriesEvicted > 0) {
+    ctx.err(
+      `${ctx.style.yellow('!')} ${plural(summary.tokenSeriesEvicted, 'llm_tokens_total series was', 'llm_tokens_total series were')} evicted, least recently updated first (at most ${MAX_SERIES} label sets within the memory budget).`,
+    );
+  }
   if (summary.tokenCountsNotInMetrics > 0) {
-    ctx.err(`${ctx.style.yellow('!')} ${plural(summary.tokenCountsNotInMetrics, 'token count was', 'token counts were')} left out of llm_tokens_total: it already had ${MAX_SERIES} label sets.`);
+    ctx.err(`${ctx.style.yellow('!')} ${plural(summary.tokenCountsNotInMetrics, 'token count was', 'token counts were')} left out of llm_tokens_total: their series did not fit the memory budget.`);
   }
 }
 

@@ -12,7 +12,7 @@ export const MAX_SPANS_PER_TRACE = 1000;
 /** Average spans per trace the store's span budget allows for (Loom agent runs are typically 5-40 spans). */
 export const SPAN_BUDGET_PER_TRACE = 20;
 /**
- * Memory for what up --local keeps (--max-memory-mib): traces and span-metric series together, as
+ * Memory for what up --local keeps (--max-memory-mib): traces, span-metric series and token sums together, as
  * estimated bytes, oldest evicted first. The process's resident set adds a fixed overhead:
  * Node itself (~60 MiB) and the garbage of decoded requests V8 has not collected yet (bench/local.bench.js
  * measured the peak at budget + 30 to 270 MiB under full load, not growing with the budget).
@@ -43,7 +43,7 @@ export const LOCAL_LIMIT_FLAGS = {
   maxRequestMib: { flag: '--max-request-mib', description: 'largest OTLP request accepted, in MiB', default: DEFAULT_MAX_REQUEST_MIB, min: 1, max: 2048 },
   maxMemoryMib: {
     flag: '--max-memory-mib',
-    description: 'memory for traces and span metrics together, in MiB; oldest evicted first',
+    description: 'memory for traces, span metrics and token sums together, in MiB; oldest evicted first',
     default: DEFAULT_MAX_MEMORY_MIB,
     min: 16,
     max: 65_536,

@@ -1,12 +1,12 @@
 /**
  * One byte budget for everything `up --local` keeps in memory (--max-memory-mib): the trace store, the
- * span-metric series, and any other store that joins it. Before a store keeps an entry it reserves the
+ * span-metric series, the LLM token sums, and any other store that joins it. Before a store keeps an entry it reserves the
  * entry's estimated bytes; when the budget is full, the oldest entry of ANY member is evicted first (each
  * entry carries a stamp from `budget.stamp()`, so stamps compare across members), until the new entry
  * fits. A reservation that cannot fit even with every evictable entry gone is refused, and the store
  * answers the sender with partial success.
  *
- * How a store joins (for example the token sums of src/local/token-sums.ts):
+ * How a store joins (as the token sums of src/local/token-sums.ts do):
  *
  *     const account = budget.join({
  *       name: 'token sums',
@@ -40,6 +40,31 @@ export interface BudgetAccount {
   /** Makes room for `bytes` (evicting the oldest entries of any member) and charges them; false when they cannot fit. */
   reserve(bytes: number): boolean;
   release(bytes: number): void;
+}
+
+/** An entry kept in least-recently-used order by its budget stamps (see leastRecentlyUpdated). */
+export interface StampedEntry {
+  /** Its Map key. */
+  readonly key: string;
+  /** Budget stamp of its last update. */
+  stamp: number;
+  /** Its stamp when it took its place in the map's order. */
+  orderedAt: number;
+}
+
+/**
+ * The least recently updated entry of `entries`, in amortized constant time: an update only writes
+ * `stamp`, and an entry found first in the map but updated since it took its place is moved to the end.
+ * Once the first one has not been updated since, every other entry took its place later, so it is the oldest.
+ */
+export function leastRecentlyUpdated<T extends StampedEntry>(entries: Map<string, T>): T | undefined {
+  for (;;) {
+    const first = entries.values().next().value;
+    if (!first || first.stamp === first.orderedAt) return first;
+    entries.delete(first.key);
+    first.orderedAt = first.stamp;
+    entries.set(first.key, first);
+  }
 }
 
 /** Rough V8 costs: a small object with its hidden-class fields, and a string's header. */

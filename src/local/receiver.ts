@@ -49,11 +49,11 @@ export type ReceiverEvent =
   | { kind: 'refused'; request: RefusedRequest };
 
 export class Receiver {
-  /** Shared by the trace store, the span metrics and any other store of up --local (see memory-budget.ts). */
+  /** Shared by the trace store, the span metrics, the token sums and any other store of up --local (see memory-budget.ts). */
   readonly budget: MemoryBudget;
   readonly store: TraceStore;
   readonly spanMetrics: SpanMetrics;
-  readonly tokenSums = new TokenSums();
+  readonly tokenSums: TokenSums;
   readonly stats: ReceiverStats = {
     exportRequests: { traces: 0, metrics: 0, logs: 0 },
     spansReceived: 0,
@@ -69,6 +69,7 @@ export class Receiver {
     this.budget = new MemoryBudget(options.maxMemoryBytes);
     this.store = new TraceStore(storeLimits(options.maxTraces), this.budget);
     this.spanMetrics = new SpanMetrics(this.budget, options.limits.nameLength);
+    this.tokenSums = new TokenSums(this.budget, options.limits.nameLength);
     this.convert = createTraceConverter({ deploymentEnvironment: options.deploymentEnvironment, limits: options.limits });
   }
 

@@ -16,7 +16,7 @@ import {
   prometheusLabelName,
 } from '../stack/spanmetrics.js';
 import { truncate } from './field-limits.js';
-import { OBJECT_BYTES, stringBytes, type BudgetAccount, type MemoryBudget } from './memory-budget.js';
+import { leastRecentlyUpdated, OBJECT_BYTES, stringBytes, type BudgetAccount, type MemoryBudget, type StampedEntry } from './memory-budget.js';
 import { attribute, valueAsString, type SpanResource, type StoredSpan } from './model.js';
 
 /** The instrumentation scope the connector gives the metrics it emits. */
@@ -47,12 +47,8 @@ const TARGET_INFO = 'target_info';
 
 export type Labels = Array<[name: string, value: string]>;
 
-interface Series {
-  labels: string;
-  /** Budget stamp of its last update: the least recently updated series is evicted first. */
-  stamp: number;
-  /** Its stamp when it took its place in the map's order (see oldestSeries). */
-  orderedAt: number;
+/** By its label text (`key`); the least recently updated series is evicted first. */
+interface Series extends StampedEntry {
   bytes: number;
   evicted: boolean;
   calls: number;
@@ -107,7 +103,7 @@ interface ResourceLabels {
 }
 
 export class SpanMetrics {
-  /** By label text, in the order of `orderedAt` (see oldestSeries). */
+  /** By label text, in the order of `orderedAt` (see leastRecentlyUpdated). */
   private readonly series = new Map<string, Series>();
   /** Cache: resource id + span name, kind, status and dimension values -> its series (skips label formatting). */
   private readonly seriesBySpanKey = new Map<string, Series>();
@@ -147,24 +143,13 @@ export class SpanMetrics {
     return this.evictedSeries;
   }
 
-  /**
-   * The least recently updated series, in amortized constant time: an update only writes `stamp`, and a
-   * series found first in the map but updated since it took its place is moved to the end. Once the
-   * first one has not been updated since, every other series took its place later, so it is the oldest.
-   */
   private oldestSeries(): Series | undefined {
-    for (;;) {
-      const first = this.series.values().next().value;
-      if (!first || first.stamp === first.orderedAt) return first;
-      this.series.delete(first.labels);
-      first.orderedAt = first.stamp;
-      this.series.set(first.labels, first);
-    }
+    return leastRecentlyUpdated(this.series);
   }
 
   private evictSeries(series: Series): void {
     this.evictedSeries++;
-    this.series.delete(series.labels);
+    this.series.delete(series.key);
     series.evicted = true;
     this.account.release(series.bytes);
   }
@@ -262,7 +247,7 @@ export class SpanMetrics {
     if (!this.account.reserve(bytes)) return undefined;
     const stamp = this.budget.stamp();
     const series: Series = {
-      labels: key,
+      key,
       stamp,
       orderedAt: stamp,
       bytes,
@@ -301,7 +286,7 @@ export class SpanMetrics {
    * what V8 allows. Takes a snapshot of the series when called; counts are read as the chunks are made.
    */
   *render(): Generator<string> {
-    const series = [...this.series.values()].sort((a, b) => (a.labels < b.labels ? -1 : 1));
+    const series = [...this.series.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
     const targets = [...this.targets.values()].map((t) => t.labels).sort();
     if (targets.length > 0) {
       yield `# HELP ${TARGET_INFO} Target metadata\n# TYPE ${TARGET_INFO} gauge\n`;
@@ -309,18 +294,18 @@ export class SpanMetrics {
     }
     if (series.length === 0) return;
     yield `# HELP ${CALLS_FAMILY} Spans seen, by service, span name, span kind and status (spanmetrics).\n# TYPE ${CALLS_FAMILY} counter\n`;
-    for (const s of series) yield `${CALLS_FAMILY}{${s.labels}} ${s.calls}\n`;
+    for (const s of series) yield `${CALLS_FAMILY}{${s.key}} ${s.calls}\n`;
     yield `# HELP ${DURATION_FAMILY} Span durations in milliseconds, by service, span name, span kind and status (spanmetrics).\n# TYPE ${DURATION_FAMILY} histogram\n`;
     for (const s of series) {
       const lines: string[] = [];
       let cumulative = 0;
       SPANMETRICS_DURATION_BUCKETS_MS.forEach((bound, i) => {
         cumulative += s.buckets[i]!;
-        lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.labels},le="${formatNumber(bound)}"} ${cumulative}`);
+        lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.key},le="${formatNumber(bound)}"} ${cumulative}`);
       });
-      lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.labels},le="+Inf"} ${s.calls}`);
-      lines.push(`${SPANMETRICS_SERIES.durationSum}{${s.labels}} ${formatNumber(s.sumMs)}`);
-      lines.push(`${SPANMETRICS_SERIES.durationCount}{${s.labels}} ${s.calls}`);
+      lines.push(`${SPANMETRICS_SERIES.durationBucket}{${s.key},le="+Inf"} ${s.calls}`);
+      lines.push(`${SPANMETRICS_SERIES.durationSum}{${s.key}} ${formatNumber(s.sumMs)}`);
+      lines.push(`${SPANMETRICS_SERIES.durationCount}{${s.key}} ${s.calls}`);
       yield `${lines.join('\n')}\n`;
     }
   }
