@@ -5,7 +5,8 @@
  * Every path is confined to the stack directory, and no symbolic link inside it is followed.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { chmod, lstat, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ActionError, CliError, InterruptedError } from '../errors.js';
 import { createInsideStack, createStackDirectory, insideStack, refuseLinks } from './confine.js';
@@ -50,9 +51,10 @@ export async function readIfExists(dir: string, relative: string): Promise<strin
   const file = await refuseLinks(dir, relative);
   try {
     // A FIFO or a device in a file's place would block the read or never end it.
-    const info = await lstat(file);
+    // Synchronous, like the checks in confine.ts: a small local file, read before anything is written.
+    const info = lstatSync(file);
     if (!info.isFile() && !info.isDirectory()) throw new Error('not a regular file');
-    return await readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fileError('read', file, error);
@@ -189,7 +191,12 @@ async function removeStaleTemps(plan: FilePlan): Promise<void> {
   }
   for (const [relativeDir, names] of byDirectory) {
     const directory = relativeDir === '.' ? plan.dir : insideStack(plan.dir, relativeDir);
-    const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
+    let entries: Dirent[] = [];
+    try {
+      entries = readdirSync(directory, { withFileTypes: true });
+    } catch {
+      // not there (or unreadable): nothing of ours to remove
+    }
     for (const entry of entries) {
       const match = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(entry.name);
       if (entry.isFile() && match && names.has(match[1] as string)) await rm(path.join(directory, entry.name), { force: true });
