@@ -170,19 +170,18 @@ async function interruptAt(phase: 'stage' | 'commit', nth: number, signal = 'SIG
   await writeFile(
     preload,
     `import { createRequire, syncBuiltinESMExports } from 'node:module';
-const fsp = createRequire(import.meta.url)('node:fs/promises');
+const fs = createRequire(import.meta.url)('node:fs');
 let count = 0;
 const wrap = (name, matches) => {
-  const original = fsp[name];
-  fsp[name] = function (...args) {
+  const original = fs[name];
+  fs[name] = function (...args) {
     const hit = matches(String(args[0])) && ++count === ${nth};
-    return original.apply(this, args).then((result) => {
-      if (hit) process.kill(process.pid, '${signal}');
-      return result;
-    });
+    const result = original.apply(this, args);
+    if (hit) process.kill(process.pid, '${signal}');
+    return result;
   };
 };
-${phase === 'stage' ? "wrap('writeFile', (file) => file.endsWith('.tmp'));" : "wrap('rename', (file) => file.endsWith('.tmp'));"}
+${phase === 'stage' ? "wrap('writeFileSync', (file) => file.endsWith('.tmp'));" : "wrap('renameSync', (file) => file.endsWith('.tmp'));"}
 syncBuiltinESMExports();
 `,
   );

@@ -1,6 +1,18 @@
+// What init runs is imported statically: this module itself loads only when init runs (or its help is
+// asked for), and one chunk graph loads faster than a wave of dynamic imports after it.
 import type { Command } from 'commander';
-import { DEFAULT_STACK_DIR } from '../stack/manifest.js';
-import { DEFAULT_HOST_PORTS, PORT_DESCRIPTIONS, PORT_FLAGS, STACK_TARGETS, type PortRole } from '../stack/model.js';
+import { ExitCode } from '../errors.js';
+import { invokedAs } from '../output/invocation.js';
+import { createOutputContext, type OutputContext } from '../output/context.js';
+import { agentEnvironment, exportLines, userShell } from '../stack/agent-env.js';
+import * as kubernetes from '../stack/kubernetes.js';
+import * as manifest from '../stack/manifest.js';
+import { DEFAULT_HOST_PORTS, PORT_DESCRIPTIONS, PORT_FLAGS, STACK_TARGETS, type PortRole, type StackModel } from '../stack/model.js';
+import * as options from '../stack/options.js';
+import * as scaffold from '../stack/scaffold.js';
+import * as write from '../stack/write.js';
+import { oneOf, parseNumber, parsePort } from './parse.js';
+import { formatTable } from './stack-output.js';
 
 /** `--otlp-grpc-port` -> `otlpGrpcPort`, the key commander stores the value under. */
 function optionKey(flag: string): string {
@@ -9,7 +21,7 @@ function optionKey(flag: string): string {
 
 export function defineInit(command: Command): void {
   command
-    .option('--dir <path>', `stack directory (default ./${DEFAULT_STACK_DIR})`)
+    .option('--dir <path>', `stack directory (default ./${manifest.DEFAULT_STACK_DIR})`)
     .option('--name <name>', 'Compose project name: lowercase letters, digits, - and _ (default loom-observability)')
     .option('--no-jaeger', 'leave Jaeger out (no trace storage or trace UI)')
     .option('--no-prometheus', 'leave Prometheus out (spanmetrics stay on the collector on --metrics-port)')
@@ -43,7 +55,7 @@ Re-running init keeps the options recorded in loom-otel.json unless a flag chang
 edited since init wrote them are left alone (exit 1) unless --force.
 
 Examples:
-  loom-otel init --yes                          defaults into ./${DEFAULT_STACK_DIR}
+  loom-otel init --yes                          defaults into ./${manifest.DEFAULT_STACK_DIR}
   loom-otel init --no-jaeger --grafana-port 3001
   loom-otel init --check                        in CI: fail when the stack drifted
   loom-otel init --target kubernetes --dir k8s  a Kustomize directory: kubectl apply -k k8s`,
@@ -52,16 +64,6 @@ Examples:
 }
 
 async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<void> {
-  const [{ createOutputContext }, { oneOf, parseNumber, parsePort }, { ExitCode }, options, scaffold, write, manifest, kubernetes] = await Promise.all([
-    import('../output/context.js'),
-    import('./parse.js'),
-    import('../errors.js'),
-    import('../stack/options.js'),
-    import('../stack/scaffold.js'),
-    import('../stack/write.js'),
-    import('../stack/manifest.js'),
-    import('../stack/kubernetes.js'),
-  ]);
   const ctx = createOutputContext(cmd.optsWithGlobals());
   const fromCli = (key: string) => cmd.getOptionValueSource(key) === 'cli';
   const string = (key: string) => (typeof flags[key] === 'string' ? (flags[key] as string) : undefined);
@@ -170,7 +172,7 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
     printSummary(ctx, dir, plan.files, warnings);
     const clusterEndpoint = kubernetes.inClusterOtlpEndpoint(rendering.model);
     if (clusterEndpoint) printKubernetesNext(ctx, dir, clusterEndpoint);
-    else await printComposeNext(ctx, dir, rendering.model);
+    else printComposeNext(ctx, dir, rendering.model);
   }
   const foreign = kept.filter((f) => f.action === 'keep-edited' && f.foreign).map((f) => f.path);
   const edited = kept.filter((f) => f.action === 'keep-edited' && !f.foreign).map((f) => f.path);
@@ -193,8 +195,8 @@ async function runInit(flags: Record<string, unknown>, cmd: Command): Promise<vo
   if (kept.length > 0) process.exitCode = ExitCode.Failed;
 }
 
-type Ctx = import('../output/context.js').OutputContext;
-type Planned = import('../stack/write.js').PlannedFile;
+type Ctx = OutputContext;
+type Planned = write.PlannedFile;
 
 const ACTION_WORDS: Readonly<Record<Planned['action'], string>> = {
   create: 'created',
@@ -227,12 +229,7 @@ function printKubernetesNext(ctx: Ctx, dir: string, clusterEndpoint: string): vo
   ctx.out(`${dir}/README.md shows the port-forwards that let send-test-trace and doctor reach it from here.`);
 }
 
-async function printComposeNext(ctx: Ctx, dir: string, model: import('../stack/model.js').StackModel): Promise<void> {
-  const [{ agentEnvironment, exportLines, userShell }, { invokedAs }, { formatTable }] = await Promise.all([
-    import('../stack/agent-env.js'),
-    import('../output/invocation.js'),
-    import('./stack-output.js'),
-  ]);
+function printComposeNext(ctx: Ctx, dir: string, model: StackModel): void {
   const urls = model.parts.filter((p) => p.uiUrl).map((p) => [p.service, p.uiUrl ?? '']);
   if (model.dashboardUrl) urls.push(['dashboard', `${model.dashboardUrl}  (login in ${dir}/.env)`]);
   ctx.out(`${ctx.style.bold('Next:')} ${invokedAs()} up --dir ${dir}   starts it and waits until every part is healthy`);

@@ -5,7 +5,9 @@
  * directory is refused rather than followed. Directories are created one level at a time and checked,
  * because Node's recursive mkdir never returns on file systems such as /proc.
  */
-import { lstat, mkdir, readlink, stat } from 'node:fs/promises';
+// Synchronous calls: these are single local metadata lookups, and init makes dozens of them; each
+// asynchronous one would cost a round trip through libuv's thread pool (measured in bench/startup).
+import { lstatSync, mkdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ActionError, UsageError } from '../errors.js';
 import { quote } from './schema.js';
@@ -32,6 +34,22 @@ export function insideStack(dir: string, relative: string): string {
   return target;
 }
 
+function lstatOrUndefined(file: string): Stats | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function linkTarget(link: string): string {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return '?';
+  }
+}
+
 function linkError(link: string, target: string): ActionError {
   return new ActionError(
     `${link} is a symbolic link (to ${quote(target, 200)}); loom-otel does not read or write through links inside the stack directory. Nothing was written.`,
@@ -45,13 +63,10 @@ export async function refuseLinks(dir: string, relative: string): Promise<string
   let current = dir;
   for (const segment of relative.split('/')) {
     current = path.join(current, segment);
-    let info;
-    try {
-      info = await lstat(current);
-    } catch {
-      return target; // missing (or unreadable): the read or write that follows names the cause
-    }
-    if (info.isSymbolicLink()) throw linkError(current, await readlink(current).catch(() => '?'));
+    const info = lstatOrUndefined(current);
+    // missing (or unreadable): the read or write that follows names the cause
+    if (!info) return target;
+    if (info.isSymbolicLink()) throw linkError(current, linkTarget(current));
   }
   return target;
 }
@@ -63,7 +78,7 @@ export async function nearestExisting(dir: string): Promise<{ existing: string; 
   let probe = dir;
   for (;;) {
     try {
-      const info = await stat(probe);
+      const info = statSync(probe);
       if (!info.isDirectory()) throw new UsageError(`--dir ${dir}: ${probe} exists and is not a directory.`, fix);
       return { existing: probe, missing };
     } catch (error) {
@@ -99,8 +114,8 @@ export async function createInsideStack(dir: string, relativeDir: string, create
   for (const segment of relativeDir.split('/')) {
     current = path.join(current, segment);
     const directory = current;
-    const info = await lstat(directory).catch(() => undefined);
-    if (info?.isSymbolicLink()) throw linkError(directory, await readlink(directory).catch(() => '?'));
+    const info = lstatOrUndefined(directory);
+    if (info?.isSymbolicLink()) throw linkError(directory, linkTarget(directory));
     if (info?.isDirectory()) continue;
     await makeOneDirectory(directory, created, (reason) =>
       new ActionError(`Cannot create the directory ${directory} (${reason}).`, 'Move whatever is in its place out of the way, or fix its permissions, then run the command again.'),
@@ -110,12 +125,12 @@ export async function createInsideStack(dir: string, relativeDir: string, create
 
 async function makeOneDirectory(directory: string, created: string[], fail: (reason: string) => Error): Promise<void> {
   try {
-    await mkdir(directory);
+    mkdirSync(directory);
     created.push(directory);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') throw fail(code ?? (error as Error).message);
   }
-  const info = await lstat(directory).catch(() => undefined);
+  const info = lstatOrUndefined(directory);
   if (!info?.isDirectory()) throw fail(info ? 'something that is not a directory is in its place' : 'it does not exist after mkdir');
 }

@@ -5,7 +5,9 @@
  * Every path is confined to the stack directory, and no symbolic link inside it is followed.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+// Synchronous file calls: each asynchronous one is a round trip through libuv's thread pool, and a fresh
+// stack takes about 150 of them; applyPlan yields to the event loop between files so signals are still seen.
+import { chmodSync, lstatSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { ActionError, CliError, InterruptedError } from '../errors.js';
 import { createInsideStack, createStackDirectory, insideStack, refuseLinks } from './confine.js';
@@ -50,9 +52,9 @@ export async function readIfExists(dir: string, relative: string): Promise<strin
   const file = await refuseLinks(dir, relative);
   try {
     // A FIFO or a device in a file's place would block the read or never end it.
-    const info = await lstat(file);
+    const info = lstatSync(file);
     if (!info.isFile() && !info.isDirectory()) throw new Error('not a regular file');
-    return await readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fileError('read', file, error);
@@ -120,36 +122,53 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
     const writes = plan.files.filter((entry) => entry.file && WRITES.has(entry.action));
     for (const entry of writes) {
       const file = entry.file as GeneratedFile;
+      await signals.deliver();
       signals.throwIfReceived();
       const target = await refuseLinks(plan.dir, file.path);
       await createInsideStack(plan.dir, path.posix.dirname(file.path), created);
-      staged.push({ temp: await stage(target, file.content, file.mode), target });
+      staged.push({ temp: stage(target, file.content, file.mode), target });
     }
     // Staged last and renamed last: until then a re-run plans from the old manifest.
     const manifestPath = await refuseLinks(plan.dir, MANIFEST_FILE);
-    staged.push({ temp: await stage(manifestPath, serializeManifest(plan.manifest), 0o644), target: manifestPath });
+    staged.push({ temp: stage(manifestPath, serializeManifest(plan.manifest), 0o644), target: manifestPath });
+    await signals.deliver();
     signals.throwIfReceived();
   } catch (error) {
-    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
-    for (const directory of created.reverse()) await rmdir(directory).catch(() => undefined);
+    for (const { temp } of staged) rmSync(temp, { force: true });
+    for (const directory of created.reverse()) {
+      try {
+        rmdirSync(directory);
+      } catch {
+        // not empty (something else was put there) or already gone: leave it
+      }
+    }
     signals.release();
     throw error;
   }
   try {
-    const commitFile = ({ temp, target }: { temp: string; target: string }) =>
-      rename(temp, target).catch((error: unknown) => {
+    const commitFile = ({ temp, target }: { temp: string; target: string }) => {
+      try {
+        renameSync(temp, target);
+      } catch (error) {
         throw fileError('write', target, error);
-      });
-    for (const file of staged.slice(0, -1)) await commitFile(file);
+      }
+    };
+    for (const file of staged.slice(0, -1)) commitFile(file);
     for (const entry of plan.files) {
       const target = insideStack(plan.dir, entry.path);
-      if (entry.file && entry.action === 'unchanged') await ensureMode(target, entry.file.mode);
-      else if (entry.action === 'remove') await rm(target, { force: true }).catch((error: unknown) => {
-        throw fileError('remove', target, error);
-      });
+      if (entry.file && entry.action === 'unchanged') ensureMode(target, entry.file.mode);
+      else if (entry.action === 'remove') {
+        try {
+          rmSync(target, { force: true });
+        } catch (error) {
+          throw fileError('remove', target, error);
+        }
+      }
     }
-    await commitFile(staged.at(-1) as { temp: string; target: string });
-    await removeStaleTemps(plan);
+    commitFile(staged.at(-1) as { temp: string; target: string });
+    removeStaleTemps(plan);
+    // A signal that arrived during the commit is recorded before the handlers are released.
+    await signals.deliver();
   } finally {
     signals.release();
   }
@@ -164,14 +183,14 @@ const WRITES: ReadonlySet<FileAction> = new Set(['create', 'update', 'overwrite'
 const tempName = (target: string, suffix: string) => `.${path.basename(target)}.${suffix}.tmp`;
 
 /** Writes `content` to a new temporary file next to `target` and returns its path. */
-async function stage(target: string, content: string, mode: number): Promise<string> {
+function stage(target: string, content: string, mode: number): string {
   const temp = path.join(path.dirname(target), tempName(target, randomBytes(6).toString('hex')));
   try {
-    await writeFile(temp, content, { mode, flag: 'wx' });
-    await chmod(temp, mode); // the umask may have narrowed it
+    writeFileSync(temp, content, { mode, flag: 'wx' });
+    chmodSync(temp, mode); // the umask may have narrowed it
     return temp;
   } catch (error) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw fileError('write', target, error);
   }
 }
@@ -180,7 +199,7 @@ async function stage(target: string, content: string, mode: number): Promise<str
  * Temporary files a killed run (SIGKILL, power loss: nothing could clean up) left next to the files of
  * this stack. Only regular files named exactly like one of our staged files are removed.
  */
-async function removeStaleTemps(plan: FilePlan): Promise<void> {
+function removeStaleTemps(plan: FilePlan): void {
   const targets = [MANIFEST_FILE, ...plan.files.map((entry) => entry.path)];
   const byDirectory = new Map<string, Set<string>>();
   for (const relative of targets) {
@@ -189,10 +208,15 @@ async function removeStaleTemps(plan: FilePlan): Promise<void> {
   }
   for (const [relativeDir, names] of byDirectory) {
     const directory = relativeDir === '.' ? plan.dir : insideStack(plan.dir, relativeDir);
-    const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
+    let entries: Dirent[] = [];
+    try {
+      entries = readdirSync(directory, { withFileTypes: true });
+    } catch {
+      // not there (or unreadable): nothing of ours to remove
+    }
     for (const entry of entries) {
       const match = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(entry.name);
-      if (entry.isFile() && match && names.has(match[1] as string)) await rm(path.join(directory, entry.name), { force: true });
+      if (entry.isFile() && match && names.has(match[1] as string)) rmSync(path.join(directory, entry.name), { force: true });
     }
   }
 }
@@ -205,6 +229,13 @@ function holdSignals() {
   const names = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const state = {
     received: undefined as NodeJS.Signals | undefined,
+    /**
+     * Lets the event loop run its poll phase, where Node reads a signal that arrived during synchronous
+     * writes and calls `record`: the second immediate runs only after a poll phase.
+     */
+    async deliver(): Promise<void> {
+      for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    },
     throwIfReceived(): void {
       if (state.received) throw new InterruptedError(`Interrupted (${state.received}); nothing was written.`);
     },
@@ -220,9 +251,9 @@ function holdSignals() {
 }
 
 /** A secret file that is already up to date still gets its restrictive mode back (never through a link). */
-async function ensureMode(target: string, mode: number): Promise<void> {
-  const info = await lstat(target);
-  if (info.isFile() && (info.mode & 0o777) !== mode) await chmod(target, mode);
+function ensureMode(target: string, mode: number): void {
+  const info = lstatSync(target);
+  if (info.isFile() && (info.mode & 0o777) !== mode) chmodSync(target, mode);
 }
 
 export interface DriftedFile {
