@@ -8,6 +8,8 @@
  * the expected one in words. The types come from the schema itself (`Infer`), so they cannot disagree.
  */
 
+import { escapeControl } from '../output/terminal-safe.js';
+
 export interface SchemaIssue {
   /** The field, as a path: `options.ports.grafana`, `files["../x"]`. */
   path: string;
@@ -37,12 +39,7 @@ export function describeValue(value: unknown): string {
 
 /** `text` between double quotes, cut short, control characters escaped. */
 export function quote(text: string, max = 60): string {
-  return `"${escapeControls(text.length > max ? `${text.slice(0, max)}...` : text)}"`;
-}
-
-/** C0 and C1 control characters and DEL as \u escapes: a file's content must not drive the terminal. */
-export function escapeControls(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `"${escapeControl(text.length > max ? `${text.slice(0, max)}...` : text)}"`;
 }
 
 function fieldPath(at: string, key: string): string {
@@ -58,7 +55,7 @@ function leaf<T>(expected: string, accepts: (value: unknown) => value is T, prob
       } else {
         // Rules such as composeNameProblem quote the value as it is: escape what the file put in it.
         const found = problem?.(value);
-        if (found) issues.push({ path: at, message: escapeControls(found) });
+        if (found) issues.push({ path: at, message: escapeControl(found) });
       }
       return value as T;
     },
