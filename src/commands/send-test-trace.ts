@@ -276,7 +276,7 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
 
   const failure = verdict(result, plan);
   const links = plan.local
-    ? localLinks(plan.local, result.traceId, plan.trace.service)
+    ? localLinks(plan.local, jaeger.jaegerTraceLink, result.traceId, plan.trace.service)
     : {
         ...(result.jaeger ? { jaeger: jaeger.jaegerTraceLink(result.jaeger.url, result.traceId) } : {}),
         ...(plan.stack?.model.dashboardUrl ? { grafana: plan.stack.model.dashboardUrl } : {}),
@@ -354,9 +354,9 @@ async function runSingle(ctx: OutputContext, plan: RunPlan): Promise<void> {
 const LINK_LABELS: Record<string, string> = { jaeger: 'Jaeger', grafana: 'Grafana', search: 'Search', metrics: 'Metrics' };
 
 /** up --local's own pages: the trace, the search for the test service, and the agents metrics page (its Grafana). */
-function localLinks(local: LocalInstance, traceId: string, service: string): Record<string, string> {
+function localLinks(local: LocalInstance, traceLink: (base: string, traceId: string) => string, traceId: string, service: string): Record<string, string> {
   const base = `http://127.0.0.1:${local.ports.jaegerUi}`;
-  return { jaeger: `${base}/trace/${traceId}`, search: `${base}/search?service=${encodeURIComponent(service)}`, metrics: `${base}/metrics` };
+  return { jaeger: traceLink(base, traceId), search: `${base}/search?service=${encodeURIComponent(service)}`, metrics: `${base}/metrics` };
 }
 
 /** The error the run ends with, or undefined when everything asked for was seen. */

@@ -27,6 +27,7 @@ import { LOCAL_PORT_NAMES, startLocalStack, type LocalStack } from '../local/sta
 import type { ReceiverEvent } from '../local/receiver.js';
 import { describePorts, findInstance, logFilePath, pidFilePath, readInstance, removeInstance, stateDir, writeInstance, type LocalInstance } from '../local/lifecycle.js';
 import { DEFAULT_STACK_DIR, findStack, stackDir } from '../stack/manifest.js';
+import { jaegerTraceLink } from '../trace/jaeger.js';
 import {
   buildStackModel,
   DEFAULT_HOST_PORTS,
@@ -240,7 +241,7 @@ function printTrace(ctx: OutputContext, stack: LocalStack, trace: StoredTrace): 
   }));
   const root = trace.spans.find((s) => s.parentSpanId === '') ?? trace.spans[0]!;
   const errors = spans.filter((s) => s.error).length;
-  const link = `${urls(stack.ports).jaegerUi}/trace/${jaegerTraceId(traceId)}`;
+  const link = jaegerTraceLink(urls(stack.ports).jaegerUi, jaegerTraceId(traceId));
   ctx.out(
     `${style.bold(display(root.name, LIVE_NAME_WIDTH))} ${style.dim(display(serviceName(root.resource), LIVE_SERVICE_WIDTH))}  ${spans.length} span${spans.length === 1 ? '' : 's'}, ` +
       `${formatDuration(trace.endUs - trace.startUs)}${errors ? `, ${style.red(`${errors} error${errors === 1 ? '' : 's'}`)}` : ''}  ${style.dim(link)}`,
