@@ -13,6 +13,7 @@ import {
   type OtlpTraceSettings,
   type SettingProblem,
 } from '../otlp/settings.js';
+import { isLoopbackHost, portOf } from '../otlp/url.js';
 import type { ContainerContext } from './container.js';
 import { fail, info, pass, warn, type CheckResult } from './types.js';
 
@@ -30,15 +31,10 @@ export interface AppSettingsInput {
   reached?: string;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare.endsWith('.localhost') || bare === '::1' || /^127\./.test(bare);
-}
-
 function urlParts(endpoint: string): { host: string; port: number; path: string } | undefined {
   try {
     const url = new URL(endpoint);
-    return { host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), path: url.pathname };
+    return { host: url.hostname, port: portOf(url), path: url.pathname };
   } catch {
     return undefined;
   }

@@ -12,7 +12,7 @@ import {
   type CollectorDistribution,
   type ComponentKind,
 } from '../stack/collector-distribution.js';
-import { isLoopbackHost } from './app-settings.js';
+import { isLoopbackHost } from '../otlp/url.js';
 import { fail, info, pass, warn, type CheckResult } from './types.js';
 
 /** Which image the config runs on, and the component list of its distribution when it is one we know. */

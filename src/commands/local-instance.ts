@@ -5,6 +5,7 @@
 import { httpGet } from '../checks/health.js';
 import { findInstance, stateDir, type FoundInstance, type LocalInstance } from '../local/lifecycle.js';
 import { LOCAL_STACK_PID_HEADER } from '../stack/model.js';
+import { isLoopbackHost, portOf } from '../otlp/url.js';
 
 export type { FoundInstance, LocalInstance };
 
@@ -43,8 +44,6 @@ export function goneMessage(found: FoundInstance): string {
   );
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '0.0.0.0']);
-
 /** The running `up --local` an OTLP endpoint on this machine points at (one of its two OTLP ports), if any. */
 export async function localStackServing(endpoint: string, stackDirWithManifest: string | undefined): Promise<LocalInstance | undefined> {
   let url: URL;
@@ -53,10 +52,11 @@ export async function localStackServing(endpoint: string, stackDirWithManifest: 
   } catch {
     return undefined;
   }
-  if (!LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  // 0.0.0.0 as a destination connects to this machine too.
+  if (!isLoopbackHost(url.hostname) && url.hostname !== '0.0.0.0') return undefined;
   const found = await findLocalInstance(stackDirWithManifest);
   if (found?.state !== 'running') return undefined;
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const port = portOf(url);
   const { otlpGrpc, otlpHttp } = found.instance.ports;
   return port === otlpGrpc || port === otlpHttp ? found.instance : undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { redact, secretsOfHeaders } from '../output/redact.js';
 import type { OtlpProtocol } from './settings.js';
+import { portOf } from './url.js';
 
 export type OtlpFailureKind =
   | 'invalid-endpoint'
@@ -96,10 +97,9 @@ export function grpcStatusName(code: number): string {
   return GRPC_STATUS_NAMES[code] ?? `status ${code}`;
 }
 
-function portOf(url: string): string {
+function portIn(url: string): string {
   try {
-    const parsed = new URL(url);
-    return parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+    return String(portOf(new URL(url)));
   } catch {
     return '?';
   }
@@ -261,7 +261,7 @@ export function protocolMismatchFailure(kind: 'http1-on-grpc-port' | 'grpc-on-ht
     case 'plaintext-to-tls':
       return { kind, retryable: false, cause: `Plaintext was used but ${host} speaks TLS.`, fix: `Use https:// in the endpoint (https://${host}), and OTEL_EXPORTER_OTLP_CERTIFICATE if its certificate is self-signed.` };
     case 'not-grpc':
-      return { kind, retryable: false, cause: `${host} answered over HTTP/2, but not as a gRPC server.`, fix: `Check that port ${portOf(ctx.url)} is the collector's OTLP/gRPC port (usually 4317).` };
+      return { kind, retryable: false, cause: `${host} answered over HTTP/2, but not as a gRPC server.`, fix: `Check that port ${portIn(ctx.url)} is the collector's OTLP/gRPC port (usually 4317).` };
   }
 }
 

@@ -22,6 +22,7 @@ import {
   type OtlpFailure,
 } from './failures.js';
 import { credentialsOf, type OtlpProtocol, type OtlpTraceSettings } from './settings.js';
+import { portOf } from './url.js';
 
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -120,7 +121,7 @@ export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
       throw new StepFailed({ kind: 'invalid-endpoint', retryable: false, cause: `"${target.url}" is not an http:// or https:// URL.`, fix: 'Give a URL such as http://localhost:4317 (gRPC) or http://localhost:4318 (OTLP/HTTP).' });
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const port = portOf(url);
     const files = await readTlsFiles(target);
 
     const address = await run('dns', async () => {
