@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createOutputContext, type GlobalFlags } from '../output/context.js';
-import { mark } from '../output/style.js';
+import { mark, plural } from '../output/style.js';
 import { OTLP_PROTOCOLS } from '../otlp/settings.js';
 import { collectKeyValue, oneOf, parseSeconds } from './parse.js';
 
@@ -75,7 +75,7 @@ Examples:
         ctx.out();
       }
       const { fail, warn, pass, skip } = report.summary;
-      const counts = [`${fail} failed`, `${warn} warning${warn === 1 ? '' : 's'}`, `${pass} passed`, `${skip} skipped`].join(', ');
+      const counts = [`${fail} failed`, plural(warn, 'warning'), `${pass} passed`, `${skip} skipped`].join(', ');
       const verdict = fail > 0 ? style.red('Problems found') : warn > 0 ? style.yellow('No failures') : style.green('All good');
       ctx.out(`${verdict}: ${counts} (${(report.durationMs / 1000).toFixed(1)} s, timeout ${timeoutMs / 1000} s)`);
     });

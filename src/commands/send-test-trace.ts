@@ -399,7 +399,7 @@ async function runLoadMode(ctx: OutputContext, plan: RunPlan, load: LoadFlags): 
   const showProgress = Boolean(process.stderr.isTTY);
   if (!ctx.json) {
     const pace = load.rate > 0 ? `${load.rate} traces/s` : 'as fast as possible';
-    ctx.out(`Load: ${plural(load.count, 'trace')}, ${pace}, ${load.concurrency} export${load.concurrency === 1 ? '' : 's'} in flight, ${endpointLine(plan.settings)}`);
+    ctx.out(`Load: ${plural(load.count, 'trace')}, ${pace}, ${plural(load.concurrency, 'export')} in flight, ${endpointLine(plan.settings)}`);
   }
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();

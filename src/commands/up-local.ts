@@ -243,8 +243,8 @@ function printTrace(ctx: OutputContext, stack: LocalStack, trace: StoredTrace): 
   const errors = spans.filter((s) => s.error).length;
   const link = jaegerTraceLink(urls(stack.ports).jaegerUi, jaegerTraceId(traceId));
   ctx.out(
-    `${style.bold(display(root.name, LIVE_NAME_WIDTH))} ${style.dim(display(serviceName(root.resource), LIVE_SERVICE_WIDTH))}  ${spans.length} span${spans.length === 1 ? '' : 's'}, ` +
-      `${formatDuration(trace.endUs - trace.startUs)}${errors ? `, ${style.red(`${errors} error${errors === 1 ? '' : 's'}`)}` : ''}  ${style.dim(link)}`,
+    `${style.bold(display(root.name, LIVE_NAME_WIDTH))} ${style.dim(display(serviceName(root.resource), LIVE_SERVICE_WIDTH))}  ${plural(spans.length, 'span')}, ` +
+      `${formatDuration(trace.endUs - trace.startUs)}${errors ? `, ${style.red(plural(errors, 'error'))}` : ''}  ${style.dim(link)}`,
   );
   const lines = renderWaterfall(spans, style);
   for (const line of lines.slice(0, MAX_TREE_ROWS)) ctx.out(`  ${line}`);
