@@ -14,7 +14,7 @@ import type net from 'node:net';
 const RESERVED_DESCRIPTORS = 64;
 
 /** The soft limit on open files of this process (Linux: /proc/self/limits), or undefined where it cannot be read. */
-export function openFileLimit(): number | undefined {
+function openFileLimit(): number | undefined {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8')
       .split('\n')
