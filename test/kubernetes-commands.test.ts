@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
-import { freePort } from './helpers/stand-in-docker.js';
+import { freePort } from './helpers/ports.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 let stack: string;

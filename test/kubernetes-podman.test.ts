@@ -18,7 +18,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runCli, tempDir } from './helpers/cli.js';
-import { freePort } from './helpers/stand-in-docker.js';
+import { freePort } from './helpers/ports.js';
 import { validatorsRequired } from './helpers/validators.js';
 import { IMAGES, type PartName } from '../src/stack/model.js';
 import { PART_FILES } from '../src/stack/render/kubernetes.js';

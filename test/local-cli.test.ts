@@ -15,6 +15,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 import { RANDOM_PORT_FLAGS, startLocal, stopAllLocal } from './local-harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -30,12 +31,6 @@ function occupyPort(): Promise<{ port: number; close: () => Promise<void> }> {
       resolve({ port, close: () => new Promise((done) => server.close(() => done())) });
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const { port, close } = await occupyPort();
-  await close();
-  return port;
 }
 
 async function sendAgentTrace(grpcUrl: string): Promise<string> {

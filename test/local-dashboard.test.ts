@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers/cli.js';
-import { freePort } from './helpers/stand-in-docker.js';
+import { freePort } from './helpers/ports.js';
 import { requireTool } from './helpers/validators.js';
 import { startLocal, stopAllLocal, type LocalRun } from './local-harness.js';
 

@@ -6,12 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 import { requireTool } from './helpers/validators.js';
 import { startLocal, stopAllLocal, type LocalRun } from './local-harness.js';
 
@@ -51,16 +51,6 @@ async function sendSpans(local: LocalRun): Promise<void> {
   };
   const response = await fetch(local.url('otlpHttp', '/v1/traces'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   expect(response.status).toBe(200);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 let prometheus: ChildProcess | undefined;

@@ -15,6 +15,7 @@ import protobuf from 'protobufjs';
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 import { requireTool } from './helpers/validators.js';
 
 const stops: Array<() => Promise<void>> = [];
@@ -86,11 +87,7 @@ async function silentPort(): Promise<string> {
 
 /** A port nothing listens on: bound, then released. */
 async function refusedPort(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await freePort()}`;
 }
 
 /** ExportTraceServiceResponse { partial_success { rejected_spans, error_message } } in protobuf. */

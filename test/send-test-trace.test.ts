@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import { writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 import { requireTool } from './helpers/validators.js';
 
 interface Tag {
@@ -42,14 +42,6 @@ let cleanup: () => Promise<void>;
 let workDir: string;
 const hasPrometheus = requireTool('prometheus', 'apt-get install prometheus');
 let prometheus: { process: ResultPromise; url: string } | undefined;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The real Prometheus, scraping the local stack's spanmetrics exposition every second. */
 async function startPrometheus(metricsHost: string): Promise<{ process: ResultPromise; url: string }> {

@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { runCli, tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 import {
   allRunning,
   collectorExited,
-  freePort,
   initStack,
   installStandIn,
   runCliInTerminal,

@@ -9,11 +9,11 @@
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { IMAGES, type HostPorts } from '../../src/stack/model.js';
 import { cleanEnv, runCli, type CliRun } from './cli.js';
+import { freePorts } from './ports.js';
 import { hasTool, validatorsRequired } from './validators.js';
 
 export const E2E_CACHE = process.env.LOOM_OTEL_E2E_CACHE || path.join(homedir(), '.cache/loom-otel-e2e');
@@ -94,20 +94,6 @@ export async function startDockerApi(): Promise<DockerApi> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Distinct free TCP ports on 127.0.0.1, found by binding port 0 (never the defaults: tests run in parallel). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<import('node:net').Server>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 /** Host ports for a stack, all free and none of them a default. */

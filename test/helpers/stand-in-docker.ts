@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, execaSync } from 'execa';
 import { PORT_FLAGS, type HostPorts } from '../../src/stack/model.js';
 import { BIN, cleanEnv, runCli } from './cli.js';
+import { freePort } from './ports.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stand-in-docker.mjs');
 
@@ -108,15 +109,6 @@ export function collectorExited(): string {
 
 export function allRunning(format: 'lines' | 'array' = 'lines'): string {
   return composePsOutput(Object.values(SERVICES).map((service) => ({ service, state: 'running' })), format);
-}
-
-/** A port nobody listens on (bound to 0, then released). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface EndpointBehaviour {
