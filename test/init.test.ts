@@ -60,7 +60,7 @@ describe('loom-otel init --yes', () => {
     const env = await read('.env');
     expect(env).toMatch(/^GF_SECURITY_ADMIN_PASSWORD=[A-Za-z0-9_-]{20,}$/m);
     expect(env).not.toMatch(/PASSWORD=admin$/m);
-    expect((await read('.gitignore')).split('\n')).toContain('.env');
+    expect((await read('.gitignore')).split('\n')).toEqual(expect.arrayContaining(['.env', 'up-local.pid', 'up-local.log']));
     expect(run.stdout).toContain('http://127.0.0.1:3000/d/loom-agents');
   });
 

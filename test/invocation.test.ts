@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { invokedAs } from '../src/output/invocation.js';
 import { exportLines, userShell } from '../src/stack/agent-env.js';
@@ -22,7 +23,18 @@ describe('export lines', () => {
   it('are `export K=V` for POSIX shells and `$env:K = "V"` for PowerShell', () => {
     expect(exportLines(env)).toEqual(['export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317', 'export OTEL_SERVICE_NAME=my-agent']);
     expect(exportLines(env, 'powershell')).toEqual(['$env:OTEL_EXPORTER_OTLP_ENDPOINT = "http://127.0.0.1:4317"', '$env:OTEL_SERVICE_NAME = "my-agent"']);
-    expect(exportLines({ DEPLOYMENT_ENV: 'a"$b' }, 'powershell')).toEqual(['$env:DEPLOYMENT_ENV = "a`"`$b"']);
+    expect(exportLines({ DEPLOYMENT_ENV: 'a"$b' }, 'powershell')).toEqual([`$env:DEPLOYMENT_ENV = 'a"$b'`]);
+  });
+
+  it('single-quote a value with anything a shell reads, so the variable gets exactly that value', () => {
+    const value = `it's $(rm -rf ~) "prod"; \`x\``;
+    const [posix] = exportLines({ DEPLOYMENT_ENV: value });
+    expect(posix).toBe(`export DEPLOYMENT_ENV='it'\\''s $(rm -rf ~) "prod"; \`x\`'`);
+    expect(execFileSync('sh', ['-c', `${posix}; printf %s "$DEPLOYMENT_ENV"`], { encoding: 'utf8' })).toBe(value);
+    expect(exportLines({ DEPLOYMENT_ENV: value }, 'powershell')).toEqual([`$env:DEPLOYMENT_ENV = 'it''s $(rm -rf ~) "prod"; \`x\`'`]);
+    expect(exportLines({ DEPLOYMENT_ENV: 'a\u2019b' }, 'powershell')).toEqual(["$env:DEPLOYMENT_ENV = 'a\u2019\u2019b'"]);
+    expect(exportLines({ DEPLOYMENT_ENV: '' })).toEqual(["export DEPLOYMENT_ENV=''"]);
+    expect(exportLines({ DEPLOYMENT_ENV: 'staging-2.eu:a/b@c%d+e=f,g' })).toEqual(['export DEPLOYMENT_ENV=staging-2.eu:a/b@c%d+e=f,g']);
   });
 
   it('follow the shell: PowerShell on Windows or where PSModulePath marks it, POSIX where SHELL is set', () => {

@@ -560,7 +560,7 @@ describe('send-test-trace: no manifest and no --jaeger-url', () => {
 });
 
 describe('send-test-trace: the stack manifest without its Prometheus', () => {
-  it('a manifest Prometheus that refuses connections (up --local) is reported as not checked, not waited for', async () => {
+  it('a manifest Prometheus that refuses connections (stack not up) is reported as not checked, not waited for', async () => {
     const receiver = await jsonReceiver();
     const jaeger = await fakeJaeger((traceId) => receiver.spans.filter((s) => s.traceId === traceId));
     const port = (url: string) => Number(new URL(url).port);
@@ -571,7 +571,7 @@ describe('send-test-trace: the stack manifest without its Prometheus', () => {
     await writeFile(path.join(dir, 'loom-otel.json'), JSON.stringify({ tool: 'loom-otel', manifestVersion: 1, options, files: {} }));
     const run = await send('--dir', dir, '--protocol', 'http/json', '--wait', '20');
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/Prometheus\s+not checked: Prometheus at http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\) \(`up --local` has no Prometheus/);
+    expect(run.stdout).toMatch(/Prometheus\s+not checked: Prometheus at http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\) \(the stack's Prometheus is not running: start it with `loom-otel up`/);
   });
 });
 

@@ -14,8 +14,8 @@ export const SPAN_BUDGET_PER_TRACE = 20;
 /**
  * Memory for what up --local keeps (--max-memory-mib): traces, span-metric series and token sums together, as
  * estimated bytes, oldest evicted first. The process's resident set adds a fixed overhead:
- * Node itself (~60 MiB) and the garbage of decoded requests V8 has not collected yet (bench/local.bench.js
- * measured the peak at budget + 30 to 270 MiB under full load, not growing with the budget).
+ * Node itself (~60 MiB) and the garbage of decoded requests V8 has not collected yet, which does not grow with
+ * the budget: the README ("Limits" under up --local) gives what bench/local.bench.js measured.
  */
 export const DEFAULT_MAX_MEMORY_MIB = 256;
 /** Longest name or label value kept, in characters (--max-name-length); longer ones are truncated with a marker. */

@@ -148,8 +148,9 @@ export async function startLocalStack(config: LocalStackConfig): Promise<LocalSt
         ports[role] = grpc.port;
         connections[role] = grpc.connections;
       } else {
-        // headersTimeout bounds a peer that trickles its request line and headers.
-        const server = http.createServer({ keepAliveTimeout: 30_000, headersTimeout: 30_000 }, guarded(handlers[role], loopback));
+        // headersTimeout bounds a peer that trickles its request line and headers; requestTimeout one that
+        // stalls its body, which would otherwise hold the shared in-flight budget for Node's default 300 s.
+        const server = http.createServer({ keepAliveTimeout: 30_000, headersTimeout: 30_000, requestTimeout: 30_000 }, guarded(handlers[role], loopback));
         connections[role] = limitConnections(server, config.maxConnections);
         ports[role] = await listen(server, config.host, port);
         servers.push(server);

@@ -16,9 +16,20 @@ export function agentEnvironment(model: StackModel): Record<string, string> {
   };
 }
 
-/** `export K=V` for sh/bash/zsh, `$env:K = "V"` for PowerShell. Values are URLs and names: nothing to quote in sh. */
+/** Characters neither shell gives a meaning to: a value made only of these is printed as it is. */
+const PLAIN_VALUE = /^[A-Za-z0-9._:/@%+=,-]+$/;
+
+/**
+ * `export K=V` for sh/bash/zsh, `$env:K = "V"` for PowerShell. Our own values are URLs and names, but
+ * DEPLOYMENT_ENV may come from the user's environment: anything else is single-quoted, with `'\''` for
+ * a quote in sh and the quote doubled in PowerShell (which also reads the typographic ones as quotes).
+ */
 export function exportLines(env: Record<string, string>, shell: Shell = 'posix'): string[] {
-  return Object.entries(env).map(([key, value]) => (shell === 'powershell' ? `$env:${key} = "${value.replace(/[`"$]/g, '`$&')}"` : `export ${key}=${value}`));
+  return Object.entries(env).map(([key, value]) => {
+    const plain = PLAIN_VALUE.test(value);
+    if (shell === 'powershell') return `$env:${key} = ${plain ? `"${value}"` : `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, '$&$&')}'`}`;
+    return `export ${key}=${plain ? value : `'${value.replace(/'/g, `'\\''`)}'`}`;
+  });
 }
 
 /**

@@ -22,8 +22,8 @@ const TYPE_ALIASES: Readonly<Partial<Record<ComponentKind, Record<string, string
 /**
  * Old type names the collector still accepts, each logging a deprecation warning at every start (collector
  * issue #14396, lower_snake_case names). Read from the components' metadata.yaml `deprecated_type` at
- * v0.159.0: otlpexporter, otlphttpexporter (v0.144), spanmetricsconnector, signaltometricsconnector,
- * deltatocumulativeprocessor.
+ * v0.158.0, the pin (otlpexporter, spanmetricsconnector, signaltometricsconnector, deltatocumulativeprocessor),
+ * and at v0.159.0 for otlphttpexporter (renamed in v0.144).
  */
 export const DEPRECATED_TYPES: Readonly<Partial<Record<ComponentKind, Record<string, string>>>> = {
   exporters: { otlp: 'otlp_grpc', otlphttp: 'otlp_http' },
@@ -51,7 +51,7 @@ export interface CollectorDistribution {
   modules: Record<ComponentKind, Set<string>>;
 }
 
-/** `github.com/.../processor/memorylimiterprocessor v0.159.0` -> `memorylimiter`. */
+/** `github.com/.../processor/memorylimiterprocessor v0.158.0` -> `memorylimiter`. */
 export function moduleKey(kind: ComponentKind, gomod: string): string {
   const modulePath = gomod.trim().split(/\s+/)[0] ?? '';
   const base = modulePath.slice(modulePath.lastIndexOf('/') + 1).toLowerCase();

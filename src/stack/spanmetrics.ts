@@ -3,7 +3,7 @@
  * connector feeding the `prometheus` exporter). The collector config renderer, the Grafana dashboard, the
  * checks and `up --local`'s exposition all read it, so a dashboard query can only name series that exist.
  *
- * Verified against opentelemetry-collector-contrib v0.159.0 (connector/spanmetricsconnector: type
+ * Verified against opentelemetry-collector-contrib v0.158.0, the pin (connector/spanmetricsconnector: type
  * `span_metrics`, `spanmetrics` being its deprecated alias that logs a warning at every start; DefaultNamespace
  * "traces.span.metrics", metrics "calls" (sum) and "duration" (histogram, unit "ms"), dimensions
  * service.name, span.name, span.kind, status.code, plus collector.instance.id (feature gate
@@ -12,7 +12,7 @@
  * Kept free of imports so any module can read it cheaply.
  */
 
-/** The connector's component id in the generated config (its type since v0.1xx; `spanmetrics` is the deprecated alias). */
+/** The connector's component id in the generated config (its type at v0.155.0 and later, `spanmetrics` at v0.140.1; now the deprecated alias). */
 export const SPANMETRICS_CONNECTOR = 'span_metrics';
 
 /** The connector's `namespace` (its default, written out explicitly so the names cannot drift). */

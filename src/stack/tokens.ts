@@ -12,8 +12,8 @@
  * Built with the contrib `signal_to_metrics` connector, not the `sum` connector, after reading both at
  * the pinned release line: the `sum` connector adds a span's value once per configured attribute (its own
  * golden file turns 2.1 into 4.2 with two attributes), so a counter labelled by model, provider and agent
- * would be 3 to 4 times too high; and the Go module proxy has no `sum` connector at the pinned release (nor
- * at 0.155, 0.158, 0.160, 0.165), so a collector built from it could not contain one.
+ * would be 3 to 4 times too high; and the Go module proxy has no `sum` connector at 0.158.0 (the pin), nor
+ * at 0.155, 0.159, 0.160, 0.165, so a collector built from it could not contain one.
  * `signal_to_metrics` sums an OTTL value per label set, takes optional and defaulted attributes, and merges
  * definitions of the same metric name.
  *

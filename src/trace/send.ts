@@ -74,8 +74,9 @@ interface BeforeExport {
 
 /**
  * Reads Prometheus' counter before the export, and drops a backend that was only guessed (Jaeger's default
- * port without a manifest; the manifest's Prometheus, which `up --local` does not have) when nothing
- * listens there, rather than waiting --wait seconds for it. Backends named by a flag are always kept.
+ * port without a manifest; the manifest's Prometheus when that stack is not running; under `up --local` the
+ * plan reads its /metrics instead) when nothing listens there, rather than waiting --wait seconds for it.
+ * Backends named by a flag are always kept.
  */
 async function checkBeforeExport(plan: VerifyPlan, traceId: string, service: string): Promise<BeforeExport> {
   const { jaeger, prometheus, ...rest } = plan;
@@ -90,7 +91,7 @@ async function checkBeforeExport(plan: VerifyPlan, traceId: string, service: str
     checked.verify.jaeger = jaeger;
   }
   if (prometheusHop?.refusedBefore && prometheusHop.source === 'stack manifest') {
-    checked.prometheusSkipped = `not checked: ${prometheusHop.lastError} (\`up --local\` has no Prometheus; give --prometheus-url to check one)`;
+    checked.prometheusSkipped = `not checked: ${prometheusHop.lastError} (the stack's Prometheus is not running: start it with \`loom-otel up\`, or give --prometheus-url to check one)`;
   } else if (prometheusHop) {
     checked.prometheus = prometheusHop;
   }

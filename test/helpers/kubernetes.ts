@@ -9,10 +9,10 @@
  */
 import { execa, execaSync } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './cli.js';
+import { E2E_CACHE } from './real-stack.js';
 import { validatorsRequired } from './validators.js';
 
 export const KUBE_TOOLS = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/kubernetes/tools.json'), 'utf8')) as {
@@ -22,7 +22,6 @@ export const KUBE_TOOLS = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures
   opentelemetryOperator: string;
   prometheusOperator: string;
 };
-export const E2E_CACHE = path.join(homedir(), '.cache/loom-otel-e2e');
 const KUBECONFORM = path.join(E2E_CACHE, `kubeconform-${KUBE_TOOLS.kubeconform}`, 'kubeconform');
 /** kustomize (sigs.k8s.io/kustomize/kustomize/v5): what `kubectl apply -k` runs, to build the directory offline. */
 const KUSTOMIZE = path.join(E2E_CACHE, `kustomize-${KUBE_TOOLS.kustomize}`, 'kustomize');

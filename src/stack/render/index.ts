@@ -55,7 +55,7 @@ export function renderStack(model: StackModel, secrets: StackSecrets): Generated
   }
   files.push(
     file(ENV_FILE, 'the Grafana admin login and DEPLOYMENT_ENV (secret: mode 0600, ignored by git)', renderEnvFile(model, secrets.grafanaPassword), ENV_FILE_MODE),
-    file(GITIGNORE_FILE, `keeps ${ENV_FILE} out of git`, renderGitignore()),
+    file(GITIGNORE_FILE, `keeps ${ENV_FILE} and up --local's PID and log files out of git`, renderGitignore()),
   );
   files.push(file(README_FILE, README_ENTRY.purpose, renderReadme(model, [...files, README_ENTRY, MANIFEST_ENTRY])));
   return files;
@@ -71,7 +71,7 @@ function renderKubernetesStack(model: StackModel, secrets: StackSecrets): Genera
   if (kubernetesOptions(model.options)?.helmValues) {
     files.push(file(HELM_VALUES_FILE, 'values for the opentelemetry-collector Helm chart (not part of the kustomization)', renderHelmValues(model)));
   }
-  files.push(file(GITIGNORE_FILE, `keeps ${GRAFANA_SECRET_FILE} out of git`, renderKubernetesGitignore()));
+  files.push(file(GITIGNORE_FILE, `keeps ${GRAFANA_SECRET_FILE} and up --local's PID and log files out of git`, renderKubernetesGitignore()));
   files.push(file(README_FILE, README_ENTRY.purpose, renderKubernetesReadme(model, [...files, README_ENTRY, MANIFEST_ENTRY])));
   return files;
 }
