@@ -218,7 +218,7 @@ describe('send-test-trace: export failures (exit 1, cause and fix)', () => {
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.stdout).toMatch(/^Trace [0-9a-f]{32}$/m);
     expect(run.stderr).toContain('connection refused');
-    expect(run.stderr).toMatch(/Fix: Start the collector \(loom-otel up/);
+    expect(run.stderr).toContain('Fix: Start the collector (`loom-otel up`, or `loom-otel up --local`)');
   });
 
   it('a refused OTLP/HTTP port, with --json: the failure as data', async () => {

@@ -57,7 +57,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     stack = await findStack(input.dir);
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
-    stackProblem = fail('stack.manifest', 'Stack manifest', error.message, error.fix ?? 'Run loom-otel init again.');
+    stackProblem = fail('stack.manifest', 'Stack manifest', error.message, error.fix ?? 'Run `loom-otel init` again.');
   }
 
   const settings = resolveOtlpTraceSettings({ flags: input.flags, env: input.env, ...(stack ? { stack: stack.manifest.options } : {}) });

@@ -77,7 +77,7 @@ export async function checkHostPorts(stack: FoundStack, engine: Engine | undefin
       `engine.ports.${c.port}`,
       title,
       `port ${c.port} (${PORT_OWNER[c.role]}, ${c.role}) is taken${c.holder ? ` by ${c.holder}` : ''}: \`loom-otel up\` will fail`,
-      `Stop what holds it${c.holder ? '' : ` (\`ss -ltnp 'sport = :${c.port}'\` shows it)`}, or move the stack: loom-otel init --dir ${stack.dir} ${PORT_FLAGS[c.role]} <free port>.`,
+      `Stop what holds it${c.holder ? '' : ` (\`ss -ltnp 'sport = :${c.port}'\` shows it)`}, or move the stack: \`loom-otel init --dir ${stack.dir} ${PORT_FLAGS[c.role]} <free port>\`.`,
     ),
   );
 }

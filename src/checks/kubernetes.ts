@@ -62,7 +62,7 @@ function portsListed(file: string, listeners: CollectorListener[], containerPort
       `stack.ports.${l.port}`,
       title,
       `${l.component} listens on ${l.port}, which the ${SERVICE_NAMES.collector} Deployment does not list: its Service and probes cannot reach it`,
-      `Make the config listen on the port the Deployment lists, or write the stack again: loom-otel init --force (overwrites your edits).`,
+      `Make the config listen on the port the Deployment lists, or write the stack again: \`loom-otel init --force\` (overwrites your edits).`,
     ),
   );
 }
@@ -89,10 +89,10 @@ export async function checkKubernetesStack(stack: FoundStack, imageFlag: string 
   const source = await collectorSource(documents(read.get(file)));
   if (!source) {
     if (read.get(file)?.ok === true) {
-      checks.push(fail('stack.collector-config', 'Collector config', `${file} has neither the ${COLLECTOR_CONFIGMAP.name} ConfigMap nor an OpenTelemetryCollector`, `Write it again: ${rewrite} --force (overwrites your edits).`));
+      checks.push(fail('stack.collector-config', 'Collector config', `${file} has neither the ${COLLECTOR_CONFIGMAP.name} ConfigMap nor an OpenTelemetryCollector`, `Write it again: \`${rewrite} --force\` (overwrites your edits).`));
     }
   } else if (source.error !== undefined) {
-    checks.push(fail('stack.collector-config', 'Collector config', `${file}: ${source.where} ${source.error}`, `Fix it, or write it again: ${rewrite} --force (overwrites your edits).`));
+    checks.push(fail('stack.collector-config', 'Collector config', `${file}: ${source.where} ${source.error}`, `Fix it, or write it again: \`${rewrite} --force\` (overwrites your edits).`));
   } else {
     const image = imageFlag || !source.image ? await collectorImage(imageFlag) : await imageOf(source.image, file);
     const lint = lintCollectorConfig({ config: source.config, file: `${file}: ${source.where}`, image, prometheusScrapes: stack.model.has('prometheus') });

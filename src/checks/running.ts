@@ -133,7 +133,7 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
   const said = (message: unknown) => redact(String(message), secrets);
   if ('error' in list) return [fail(id, title, list.error, 'Look at Grafana: docker compose logs grafana.')];
   if (list.status !== 200 || !Array.isArray(list.body)) return [warn(id, title, `GET /api/datasources answered ${list.status}`, 'Look at Grafana: docker compose logs grafana.')];
-  if (list.body.length === 0) return [fail(id, title, 'Grafana has no datasources', `Its provisioning file is not mounted: run loom-otel init --dir ${stack.dir} again.`)];
+  if (list.body.length === 0) return [fail(id, title, 'Grafana has no datasources', `Its provisioning file is not mounted: run \`loom-otel init --dir ${stack.dir}\` again.`)];
   const checks = await Promise.all(
     list.body.map(async (ds) => {
       const health = await getJson<{ status?: string; message?: string }>(new URL(`/api/datasources/uid/${encodeURIComponent(ds.uid ?? '')}/health`, base).toString(), left(), auth);

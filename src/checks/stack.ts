@@ -86,13 +86,13 @@ export async function checkManifestFiles(stack: FoundStack): Promise<{ checks: C
       const { text, parsed } = await readParsed(path.join(stack.dir, relative));
       read.set(relative, parsed);
       if (parsed.ok === 'missing') missing.push(relative);
-      else if (parsed.ok === false) broken.push(fail(`stack.parse.${relative}`, relative, `${relative} ${parsed.error}`, `Fix the file, or write it again: loom-otel init --dir ${stack.dir} --force (overwrites your edits).`));
+      else if (parsed.ok === false) broken.push(fail(`stack.parse.${relative}`, relative, `${relative} ${parsed.error}`, `Fix the file, or write it again: \`loom-otel init --dir ${stack.dir} --force\` (overwrites your edits).`));
       else if (text !== undefined && sha256(text) !== stack.manifest.files[relative]) edited.push(relative);
     }),
   );
   const rewrite = `loom-otel init --dir ${stack.dir}`;
   if (missing.length > 0) {
-    checks.push(fail('stack.files', 'Stack files', `missing: ${missing.sort().join(', ')}`, `Write them again: ${rewrite} (it keeps files you edited).`));
+    checks.push(fail('stack.files', 'Stack files', `missing: ${missing.sort().join(', ')}`, `Write them again: \`${rewrite}\` (it keeps files you edited).`));
   } else if (broken.length === 0) {
     checks.push(pass('stack.files', 'Stack files', `${files.length} files present and parseable in ${stack.dir}`));
   }
@@ -119,7 +119,7 @@ export async function checkStackFiles(stack: FoundStack, imageFlag: string | und
             'stack.services',
             'Compose services',
             composeParsed.ok === 'missing' ? `${COMPOSE_FILE} is missing` : `${COMPOSE_FILE} has no ${absent.join(', ')} service${absent.length === 1 ? '' : 's'}: \`loom-otel up\` would not start ${absent.length === 1 ? 'it' : 'them'}`,
-            `Write it again: ${rewrite} --force (overwrites your edits).`,
+            `Write it again: \`${rewrite} --force\` (overwrites your edits).`,
           ),
     );
   }
@@ -136,7 +136,7 @@ export async function checkStackFiles(stack: FoundStack, imageFlag: string | und
   const relativeConfig = path.relative(stack.dir, configPath);
   const configParsed = read.get(relativeConfig) ?? (await readParsed(configPath)).parsed;
   if (configParsed.ok !== true) {
-    if (!read.has(relativeConfig)) checks.push(fail('stack.collector-config', 'Collector config', `${configPath} (mounted by ${COMPOSE_FILE}) is ${configParsed.ok === 'missing' ? 'missing' : 'unreadable'}`, `Fix the volume of ${SERVICE_NAMES.collector} in ${COMPOSE_FILE}, or write the stack again: ${rewrite}.`));
+    if (!read.has(relativeConfig)) checks.push(fail('stack.collector-config', 'Collector config', `${configPath} (mounted by ${COMPOSE_FILE}) is ${configParsed.ok === 'missing' ? 'missing' : 'unreadable'}`, `Fix the volume of ${SERVICE_NAMES.collector} in ${COMPOSE_FILE}, or write the stack again: \`${rewrite}\`.`));
     return { checks };
   }
   const image = await collectorImage(imageFlag, collectorService);
@@ -168,7 +168,7 @@ function portsAgree(stack: FoundStack, service: ComposeService, listeners: Colle
     if (!mapping) {
       checks.push(fail(`stack.ports.${role}`, title, `${listener.component} listens on container port ${listener.port}, which ${service.name} does not publish: the host cannot reach it`, `Publish it in ${COMPOSE_FILE}: "127.0.0.1:${stack.manifest.options.ports[role]}:${listener.port}".`));
     } else if (mapping.host !== stack.manifest.options.ports[role]) {
-      checks.push(fail(`stack.ports.${role}`, title, `${COMPOSE_FILE} publishes ${listener.component} on host port ${mapping.host}, but the manifest records ${stack.manifest.options.ports[role]}: loom-otel would probe the wrong port`, `Change the port with init so both agree: loom-otel init --dir ${stack.dir} ${PORT_FLAGS[role]} ${mapping.host}.`));
+      checks.push(fail(`stack.ports.${role}`, title, `${COMPOSE_FILE} publishes ${listener.component} on host port ${mapping.host}, but the manifest records ${stack.manifest.options.ports[role]}: loom-otel would probe the wrong port`, `Change the port with init so both agree: \`loom-otel init --dir ${stack.dir} ${PORT_FLAGS[role]} ${mapping.host}\`.`));
     }
   }
   for (const mapping of service.ports) {

@@ -2,7 +2,6 @@
 // asked for), and one chunk graph loads faster than a wave of dynamic imports after it.
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
-import { invokedAs } from '../output/invocation.js';
 import { createOutputContext, type OutputContext } from '../output/context.js';
 import { agentEnvironment, exportLines, userShell } from '../stack/agent-env.js';
 import * as kubernetes from '../stack/kubernetes.js';
@@ -232,7 +231,7 @@ function printKubernetesNext(ctx: Ctx, dir: string, clusterEndpoint: string): vo
 function printComposeNext(ctx: Ctx, dir: string, model: StackModel): void {
   const urls = model.parts.filter((p) => p.uiUrl).map((p) => [p.service, p.uiUrl ?? '']);
   if (model.dashboardUrl) urls.push(['dashboard', `${model.dashboardUrl}  (login in ${dir}/.env)`]);
-  ctx.out(`${ctx.style.bold('Next:')} ${invokedAs()} up --dir ${dir}   starts it and waits until every part is healthy`);
+  ctx.out(`${ctx.style.bold('Next:')} ${ctx.cli} up --dir ${dir}   starts it and waits until every part is healthy`);
   ctx.out();
   for (const line of formatTable(urls)) ctx.out(line);
   ctx.out();

@@ -11,7 +11,6 @@ import type { Command } from 'commander';
 import { ActionError, UsageError } from '../errors.js';
 import { httpGet } from '../checks/health.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
-import { invokedAs } from '../output/invocation.js';
 import { plural } from '../output/style.js';
 import { clip, escapeControl, terminalSafeJson } from '../output/terminal-safe.js';
 import { formatDuration, renderWaterfall } from '../output/waterfall.js';
@@ -187,7 +186,7 @@ function printStartup(ctx: OutputContext, settings: LocalSettings, ports: Record
   if (background) {
     ctx.out(style.dim(kept));
     ctx.out(`Runs in the background (PID ${background.pid}); its output goes to ${background.logFile}.`);
-    const cli = invokedAs();
+    const { cli } = ctx;
     ctx.out(`${style.bold(`${cli} status${settings.dirFlag}`)} shows it; ${style.bold(`${cli} down${settings.dirFlag}`)} stops it.`);
     return;
   }

@@ -86,7 +86,6 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const { FAILURE_LOG_LINES, startStack } = await import('../engine/start.js');
   const { createHealthProgress, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
   const { agentEnvironment, exportLines, userShell } = await import('../stack/agent-env.js');
-  const { invokedAs } = await import('../output/invocation.js');
   const composeOutput = ctx.json || !process.stderr.isTTY ? undefined : liveLine();
   let progress: HealthProgress | undefined;
   const { engine, results, failures, crashed } = await startStack(
@@ -155,7 +154,7 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   ctx.out();
   for (const line of exportLines(env, userShell())) ctx.out(`  ${line}`);
   ctx.out();
-  const cli = invokedAs();
+  const { cli } = ctx;
   ctx.out(`Next: ${ctx.style.bold(`${cli} send-test-trace`)} proves traces arrive; ${ctx.style.bold(`${cli} status`)} shows the parts; ${ctx.style.bold(`${cli} down`)} stops the stack.`);
 }
 
@@ -166,8 +165,7 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
 async function createStack(ctx: OutputContext, dir: string, yes: boolean): Promise<FoundStack> {
   const { displayDir } = await import('../engine/failures.js');
   const where = displayDir(dir);
-  const { invokedAs } = await import('../output/invocation.js');
-  const initCommand = `${invokedAs()} init${where === 'observability' ? '' : ` --dir ${where}`}`;
+  const initCommand = `loom-otel init${where === 'observability' ? '' : ` --dir ${where}`}`;
   if (!yes) {
     if (!ctx.interactive) {
       throw new ActionError(`No loom-otel stack in ${where} (no loom-otel.json).`, `Run \`${initCommand}\` first, or add --yes to create one with the defaults.`);
@@ -180,7 +178,7 @@ async function createStack(ctx: OutputContext, dir: string, yes: boolean): Promi
       if ((error as Error).name === 'ExitPromptError') throw new InterruptedError();
       throw error;
     }
-    if (!answer) throw new ActionError('No stack to start.', `Run \`${initCommand}\` to choose the parts and ports, then \`${invokedAs()} up\`.`);
+    if (!answer) throw new ActionError('No stack to start.', `Run \`${initCommand}\` to choose the parts and ports, then \`loom-otel up\`.`);
   }
   const { baseOptions, checkDirectoryWritable, loadExistingStack, planInit } = await import('../stack/scaffold.js');
   const { applyPlan } = await import('../stack/write.js');

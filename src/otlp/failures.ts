@@ -182,7 +182,7 @@ export function describeNetworkError(error: { code?: string; message?: string },
   const message = error.message ?? '';
   const host = hostOf(ctx.url);
   if (code === 'ECONNREFUSED') {
-    return { kind: 'refused', retryable: true, cause: `Nothing is listening on ${host} (connection refused).`, fix: `Start the collector (loom-otel up, or loom-otel up --local), or point the endpoint at the port it listens on (${otherPortHint(ctx)}).` };
+    return { kind: 'refused', retryable: true, cause: `Nothing is listening on ${host} (connection refused).`, fix: `Start the collector (\`loom-otel up\`, or \`loom-otel up --local\`), or point the endpoint at the port it listens on (${otherPortHint(ctx)}).` };
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return { kind: 'dns', retryable: code === 'EAI_AGAIN', cause: `The host name in ${ctx.url} does not resolve (${code}).`, fix: 'Check the host name; a compose service name such as otel-collector resolves only inside the compose network: use localhost on the host.' };

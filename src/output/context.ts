@@ -1,6 +1,7 @@
 /**
  * What every command needs to talk to the user: where to write, whether to colour, whether it may ask.
  */
+import { commandsAsInvoked, invokedAs } from './invocation.js';
 import { redact } from './redact.js';
 import { colorWanted, createStyle, type Style } from './style.js';
 import { jsonSafe, terminalSafe } from './terminal-safe.js';
@@ -11,6 +12,8 @@ export interface OutputContext {
   style: Style;
   /** May we prompt? False with --yes, without a TTY on stdin/stdout, or with CI=true. */
   interactive: boolean;
+  /** How the user ran loom-otel (`loom-otel`, `npx loom-otel`): the prefix of every command a hint prints. */
+  cli: string;
   out(line?: string): void;
   err(line?: string): void;
   /** Writes a value as JSON on stdout. */
@@ -32,15 +35,18 @@ export function createOutputContext(flags: GlobalFlags, env: NodeJS.ProcessEnv =
   const json = Boolean(flags.json);
   const style = createStyle(!json && colorWanted({ noColor: flags.color === false, env }));
   const interactive = !flags.yes && !json && !isCi(env) && Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  // The output boundary: whatever a command prints, credentials are masked and a peer's control
-  // characters are shown, not obeyed.
-  const line = (text: string) => `${terminalSafe(redact(text), style.color)}\n`;
+  const cli = invokedAs(env);
+  // The output boundary: whatever a command prints, credentials are masked, a peer's control
+  // characters are shown, not obeyed, and a quoted `loom-otel ...` command reads as the user ran it.
+  const text = (value: string) => redact(commandsAsInvoked(value, cli));
+  const line = (value: string) => `${terminalSafe(text(value), style.color)}\n`;
   return {
     json,
     style,
     interactive,
-    out: (text = '') => process.stdout.write(line(text)),
-    err: (text = '') => process.stderr.write(line(text)),
-    emitJson: (value) => process.stdout.write(`${jsonSafe(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? redact(v) : v), 2))}\n`),
+    cli,
+    out: (value = '') => process.stdout.write(line(value)),
+    err: (value = '') => process.stderr.write(line(value)),
+    emitJson: (value) => process.stdout.write(`${jsonSafe(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? text(v) : v), 2))}\n`),
   };
 }

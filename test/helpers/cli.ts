@@ -3,7 +3,7 @@
  * `npm test` builds first, so dist/ is current.
  */
 import { execa, type Options, type Result } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,16 +36,37 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `loom-otel args...`; never throws on a non-zero exit. */
-export async function runCli(args: string[], options: Options & { env?: Record<string, string | undefined> } = {}): Promise<CliRun> {
-  const result: Result = await execa('node', [BIN, ...args], {
+type RunOptions = Options & { env?: Record<string, string | undefined> };
+
+async function runScript(script: string, args: string[], options: RunOptions, extraEnv: Record<string, string> = {}): Promise<CliRun> {
+  const result: Result = await execa('node', [script, ...args], {
     reject: false,
     timeout: 60_000,
     ...options,
-    env: options.env ?? cleanEnv(),
+    env: { ...(options.env ?? cleanEnv()), ...extraEnv },
     extendEnv: false,
   });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+/** Runs `loom-otel args...`; never throws on a non-zero exit. */
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun> {
+  return runScript(BIN, args, options);
+}
+
+/**
+ * Runs `loom-otel args...` as `npx loom-otel` does: npm sets npm_command=exec and starts the package's bin
+ * from a node_modules folder (here a link to this checkout, in a temp project of its own).
+ */
+export async function runCliAsNpx(args: string[], options: RunOptions = {}): Promise<CliRun> {
+  const project = await tempDir('loom-otel-npx-');
+  try {
+    await mkdir(path.join(project.dir, 'node_modules'));
+    await symlink(ROOT, path.join(project.dir, 'node_modules', 'loom-otel'), 'dir');
+    return await runScript(path.join(project.dir, 'node_modules', 'loom-otel', 'bin', 'loom-otel.js'), args, options, { npm_command: 'exec' });
+  } finally {
+    await project.cleanup();
+  }
 }
 
 /** A fresh temp directory, removed by the returned cleanup. */
