@@ -164,6 +164,29 @@ describe('every export and probe has an overall deadline', () => {
     expect(run.stdout).toMatch(/Jaeger .*0\/15 spans/);
     expect(run.ms).toBeLessThan(LOOSE_MS);
   }, 90_000);
+
+  it('the check before the export waits for a Prometheus that never answers no longer than --timeout', async () => {
+    // Each connection's life, as the Prometheus that never answers sees it: the first is the check before the export.
+    const connections: Array<{ opened: number; closed?: number }> = [];
+    const prometheus = await track(
+      net.createServer((socket) => {
+        const connection: { opened: number; closed?: number } = { opened: Date.now() };
+        connections.push(connection);
+        socket.on('data', () => undefined);
+        socket.on('close', () => (connection.closed = Date.now()));
+      }),
+    );
+    const [receiver, jaeger] = await Promise.all([acceptingReceiver(), silentServer()]);
+    const args = ['--endpoint', `http://127.0.0.1:${receiver}`, '--protocol', 'http/protobuf', '--jaeger-url', `http://127.0.0.1:${jaeger}`, '--prometheus-url', `http://127.0.0.1:${prometheus}`];
+    const run = await timed(['send-test-trace', ...args, '--timeout', '1', '--wait', '1']);
+    expect(run.exitCode, seen(run)).toBe(3);
+    expect(run.stdout).toMatch(/Prometheus .*no answer in time/);
+    const [check] = connections;
+    // The check gave up after --timeout (1 s); its fixed limit is 5 s. Everything after it is bounded by --wait.
+    expect(check!.closed! - check!.opened).toBeLessThan(3_000);
+    expect(Math.max(...connections.map((c) => c.closed ?? Date.now())) - check!.opened).toBeLessThan(1_000 + 1_000 + 3_000);
+    expect(run.ms).toBeLessThan(LOOSE_MS);
+  }, 90_000);
 });
 
 describe('credentials are never printed', () => {

@@ -45,7 +45,7 @@ export function defineSendTestTrace(command: Command): void {
     .option('--protocol <protocol>', `OTLP protocol: ${OTLP_PROTOCOLS.join(', ')} (default OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)`)
     .option('--header <key=value>', 'header sent with the export, repeatable (added to OTEL_EXPORTER_OTLP_HEADERS)', collectKeyValue('--header', { secret: true }))
     .option('--insecure', 'plaintext for an endpoint given without a scheme')
-    .option('--timeout <seconds>', 'export timeout (default OTEL_EXPORTER_OTLP_TIMEOUT, else 10)')
+    .option('--timeout <seconds>', 'export timeout, also the most the checks before the export may take (default OTEL_EXPORTER_OTLP_TIMEOUT, else 10)')
     .option('--service <name>', `service.name of the agent side (default OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, "${DEFAULT_SERVICE}")`)
     .option('--attribute <key=value>', 'attribute added to the root span (cognitive.run), repeatable', collectKeyValue('--attribute'))
     .option('--error', 'the tool call fails: ERROR status and an exception event, for testing error panels')

@@ -15,6 +15,12 @@ import type { OtlpFailure } from '../otlp/failures.js';
 
 /** A failed export is diagnosed by doctor's probe for at least this long, even when --timeout is spent. */
 const DIAGNOSIS_MIN_MS = 1_000;
+/**
+ * The checks before the export ask each backend once, for at most this long, and never longer than the
+ * export's own timeout (--timeout): a user who asks for a 1 s timeout does not wait 5 s for a Prometheus
+ * that never answers. Jaeger's guessed default port gets less, being only a guess.
+ */
+const PRE_CHECK_MS = { jaeger: 2_000, prometheus: 5_000 } as const;
 
 export interface VerifyPlan {
   /** Undefined when there is no Jaeger to ask. */
@@ -78,11 +84,12 @@ interface BeforeExport {
  * plan reads its /metrics instead) when nothing listens there, rather than waiting --wait seconds for it.
  * Backends named by a flag are always kept.
  */
-async function checkBeforeExport(plan: VerifyPlan, traceId: string, service: string): Promise<BeforeExport> {
+async function checkBeforeExport(plan: VerifyPlan, traceId: string, service: string, timeoutMs: number): Promise<BeforeExport> {
   const { jaeger, prometheus, ...rest } = plan;
+  const limit = (fixedMs: number) => Math.max(1, Math.min(fixedMs, timeoutMs));
   const [jaegerProbe, prometheusHop] = await Promise.all([
-    jaeger?.source === 'default' ? fetchJaegerTrace(jaeger.url, traceId, 2_000) : undefined,
-    prometheus ? readPrometheusBefore(prometheus, service) : undefined,
+    jaeger?.source === 'default' ? fetchJaegerTrace(jaeger.url, traceId, limit(PRE_CHECK_MS.jaeger)) : undefined,
+    prometheus ? readPrometheusBefore(prometheus, service, limit(PRE_CHECK_MS.prometheus)) : undefined,
   ]);
   const checked: BeforeExport = { verify: rest };
   if (jaegerProbe?.status === 'error' && jaegerProbe.refused) {
@@ -107,7 +114,7 @@ export async function sendTestTrace(input: SendTraceInput): Promise<SendTraceRes
     const sent = toSentWaterfall(built.spans);
     const result: SendTraceResult = { traceId: built.traceId, services: [...factory.services], sent, export: { ok: false, spans: 0, ms: 0, rejectedSpans: 0 } };
 
-    const before = input.verify ? await checkBeforeExport(input.verify, built.traceId, input.trace.service) : undefined;
+    const before = input.verify ? await checkBeforeExport(input.verify, built.traceId, input.trace.service, input.settings.timeoutMs.value) : undefined;
     if (before?.jaegerSkipped) result.jaegerSkipped = before.jaegerSkipped;
     if (before?.prometheusSkipped) result.prometheusSkipped = before.prometheusSkipped;
     const verify = before?.verify;

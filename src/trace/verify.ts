@@ -106,9 +106,9 @@ function readCalls(hop: PrometheusHop, timeoutMs: number): Promise<PrometheusRea
   return hop.kind === 'metrics-endpoint' ? readExpositionCalls(hop.url, hop.service, timeoutMs) : readSpanmetricsCalls(hop.url, hop.service, timeoutMs);
 }
 
-export async function readPrometheusBefore(target: MetricsTarget, service: string): Promise<PrometheusHop> {
+export async function readPrometheusBefore(target: MetricsTarget, service: string, timeoutMs: number): Promise<PrometheusHop> {
   const hop: PrometheusHop = { ...target, service, visible: false };
-  const reading = await readCalls(hop, REQUEST_TIMEOUT_MS);
+  const reading = await readCalls(hop, timeoutMs);
   if (reading.status === 'ok') hop.before = reading.calls;
   else {
     hop.lastError = reading.message;
