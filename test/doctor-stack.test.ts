@@ -249,4 +249,20 @@ describe('doctor --dir: a stack edited into faults', () => {
     expect(check('stack.manifest')).toMatchObject({ status: 'fail' });
     expect(check('stack.manifest')?.fix).toContain('loom-otel init');
   });
+
+  it('an invalid manifest is reported once, naming the field and the fix; the engine section does not call it missing', async () => {
+    const ws = await workspace();
+    await initStack(ws.dir);
+    const manifestPath = path.join(ws.dir, 'loom-otel.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    manifest.options.ports.otlpGrpc = 'abc';
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const run = await runCli(['doctor', '--timeout', '2', '--dir', ws.dir, '--no-in-container', '--no-color'], { env: ws.engine.env() });
+    expect(run.exitCode).toBe(1);
+    const [stack, engine] = ['Stack\n', 'Container engine\n'].map((title) => run.stdout.slice(run.stdout.indexOf(title)).split('\n\n')[0]!);
+    expect(stack).toContain(`[FAIL] Stack manifest: ${manifestPath} is not a valid stack manifest:\n           options.ports.otlpGrpc: expected a whole number from 1 to 65535, got the string "abc"`);
+    expect(stack).toContain(`Fix: Correct it, or run \`loom-otel init --dir ${ws.dir} --force\``);
+    expect(engine).toBe(`Container engine\n  [skip] Container engine: not checked: the stack manifest in ${ws.dir} cannot be used (see "Stack manifest" above)`);
+    expect(run.stdout).not.toContain('no stack manifest');
+  });
 });

@@ -117,10 +117,14 @@ function report(started: number, timeoutMs: number, groups: CheckGroup[], extra:
  * skipped and the engine's answer is not waited for.
  */
 function stackAndEngine(stack: FoundStack | undefined, problem: CheckResult | undefined, input: DoctorInput): [Promise<CheckResult[]>, Promise<CheckResult[]>] {
+  if (problem) {
+    // The manifest is there but unusable: the Stack group names the field and the fix; say so, once.
+    return [Promise.resolve([problem]), Promise.resolve([skip('engine', 'Container engine', `not checked: the stack manifest in ${input.dir} cannot be used (see "${problem.title}" above)`)])];
+  }
   if (!stack) {
     const where = `no stack manifest (loom-otel.json) in ${input.dir}`;
     return [
-      Promise.resolve(problem ? [problem] : [skip('stack', 'Stack', `${where}: run \`loom-otel init\`, or give --dir`)]),
+      Promise.resolve([skip('stack', 'Stack', `${where}: run \`loom-otel init\`, or give --dir`)]),
       Promise.resolve([skip('engine', 'Container engine', `${where}; the engine matters only for \`loom-otel up\``)]),
     ];
   }

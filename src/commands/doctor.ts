@@ -69,7 +69,9 @@ Examples:
       for (const group of report.groups) {
         ctx.out(style.bold(group.title));
         for (const check of group.checks) {
-          ctx.out(`  ${mark(style, check.status)} ${check.title}${check.detail ? `: ${check.detail}` : ''}`);
+          // A detail of several lines (every bad field of a manifest) continues under the check's text.
+          const detail = check.detail?.replace(/\n/g, `\n${fixIndent}`);
+          ctx.out(`  ${mark(style, check.status)} ${check.title}${detail ? `: ${detail}` : ''}`);
           if (check.fix && (check.status === 'fail' || check.status === 'warn')) ctx.out(`${fixIndent}${style.bold('Fix:')} ${check.fix}`);
         }
         ctx.out();
