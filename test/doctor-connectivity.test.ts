@@ -285,6 +285,17 @@ describe('doctor: secrets and output', () => {
     }
   });
 
+  it('a header value sent is masked in every line, not only in what the peer says back', async () => {
+    // The same value in the endpoint's query (a parameter name redactUrls does not treat as secret) and in a header.
+    const port = await http1Server(404);
+    const args = ['doctor', '--timeout', '1', '--dir', emptyDir.dir, '--protocol', 'http/protobuf', '--endpoint', `http://127.0.0.1:${port}/v1/traces?tenant=TENANT77SECRET`, '--header', 'x-scope-orgid=TENANT77SECRET'];
+    for (const run of [await runCli(args, { env: cleanEnv() }), await runCli([...args, '--json'], { env: cleanEnv() })]) {
+      const all = run.stdout + run.stderr;
+      expect(all).not.toContain('TENANT77SECRET');
+      expect(all).toContain(`http://127.0.0.1:${port}/v1/traces?tenant=***`);
+    }
+  });
+
   it('--header in curl syntax is refused (exit 2) without quoting the secret back', async () => {
     const run = await runCli(['doctor', '--dir', emptyDir.dir, '--header', 'Authorization: Bearer s3cr3t-token']);
     expect(run.exitCode).toBe(2);

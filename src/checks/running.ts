@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { redact, secretsOfHeaders } from '../output/redact.js';
+import { redact, rememberSecrets } from '../output/redact.js';
 import type { FoundStack } from '../stack/manifest.js';
 import { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_USER_VAR, passwordFromEnvFile, valueFromEnvFile } from '../stack/render/env.js';
 import { CONTAINER_PORTS, SERVICE_NAMES, type PartName, type StackPart } from '../stack/model.js';
@@ -115,7 +115,6 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
   let auth: string | undefined;
-  let secrets: string[] = [];
   let list = await getJson<Array<{ uid?: string; name?: string; type?: string }>>(new URL('/api/datasources', base).toString(), left());
   if (!('error' in list) && (list.status === 401 || list.status === 403)) {
     const envText = await readFile(path.join(stack.dir, ENV_FILE), 'utf8').catch(() => '');
@@ -123,14 +122,14 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
     if (!password) return [skip(id, title, `Grafana needs a login and ${ENV_FILE} in ${stack.dir} has no admin password`)];
     const user = valueFromEnvFile(envText, GRAFANA_USER_VAR) || GRAFANA_ADMIN_USER;
     auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-    secrets = secretsOfHeaders([auth, password]);
+    rememberSecrets([auth, password]);
     list = await getJson(new URL('/api/datasources', base).toString(), left(), auth);
     if (!('error' in list) && list.status === 401) {
       return [skip(id, title, `Grafana did not accept the admin login from ${ENV_FILE} (was the password changed in Grafana?)`)];
     }
   }
   // Grafana's messages are a peer's words: the login we sent is removed from them.
-  const said = (message: unknown) => redact(String(message), secrets);
+  const said = (message: unknown) => redact(String(message));
   if ('error' in list) return [fail(id, title, list.error, 'Look at Grafana: docker compose logs grafana.')];
   if (list.status !== 200 || !Array.isArray(list.body)) return [warn(id, title, `GET /api/datasources answered ${list.status}`, 'Look at Grafana: docker compose logs grafana.')];
   if (list.body.length === 0) return [fail(id, title, 'Grafana has no datasources', `Its provisioning file is not mounted: run \`loom-otel init --dir ${stack.dir}\` again.`)];

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { ActionError, CliError, ExitCode, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
-import { rememberSecrets } from '../output/redact.js';
 import { mark, plural } from '../output/style.js';
-import { OTLP_PROTOCOLS, credentialsOf, resolveOtlpTraceSettings, resolveServiceName, headerNames, type OtlpTraceSettings, type SettingProblem } from '../otlp/settings.js';
+import { OTLP_PROTOCOLS, resolveOtlpTraceSettings, resolveServiceName, headerNames, type OtlpTraceSettings, type SettingProblem } from '../otlp/settings.js';
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { collectKeyValue, oneOf, parseInteger, parseNumber, parseSeconds } from './parse.js';
 import type { SendTraceResult, VerifyPlan, WaitingFor } from '../trace/send.js';
@@ -65,7 +64,6 @@ Any of --count, --rate, --concurrency switches to load mode: no verification, a 
     .action(async (flags: SendTestTraceFlags, command: Command) => {
       const ctx = createOutputContext(command.optsWithGlobals() as GlobalFlags);
       const plan = await planRun(flags, command);
-      rememberSecrets(credentialsOf(plan.settings));
       quietTlsServerNameWarning();
       for (const problem of plan.warnings) ctx.err(`${ctx.style.yellow('Warning:')} ${problem.variable}: ${problem.message}. ${problem.fix}`);
       try {

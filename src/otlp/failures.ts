@@ -3,7 +3,7 @@
  * (`send-test-trace`) describes its failure through here, so the user reads the same cause and fix
  * whichever command found it.
  */
-import { redact, secretsOfHeaders } from '../output/redact.js';
+import { redact } from '../output/redact.js';
 import type { OtlpProtocol } from './settings.js';
 import { portOf } from './url.js';
 
@@ -43,8 +43,6 @@ export interface FailureContext {
   url: string;
   protocol: OtlpProtocol;
   timeoutMs?: number;
-  /** The header values we sent: removed from anything the peer says back (a body echoing our headers). */
-  secrets?: readonly string[];
 }
 
 /** At most this much of what a peer said goes into a message. */
@@ -54,8 +52,9 @@ const MAX_PEER_TEXT = 200;
  * What a peer said (a response body, a gRPC status message), fit for a one-line message: whitespace
  * collapsed, our header values removed, shortened. Control characters are escaped at the output boundary.
  */
-export function peerText(text: string, ctx: FailureContext): string {
-  const line = redact(text.replace(/\s+/g, ' ').trim(), secretsOfHeaders(ctx.secrets ?? []));
+export function peerText(text: string): string {
+  // Before it is shortened: a credential cut in two would no longer be found whole.
+  const line = redact(text.replace(/\s+/g, ' ').trim());
   return line.length > MAX_PEER_TEXT ? `${line.slice(0, MAX_PEER_TEXT - 1)}…` : line;
 }
 
@@ -112,7 +111,7 @@ const otherPortHint = (ctx: FailureContext) =>
 
 export function describeGrpcStatus(code: number, message: string, ctx: FailureContext): OtlpFailure {
   const name = grpcStatusName(code);
-  const text = peerText(message, ctx);
+  const text = peerText(message);
   const said = text ? `: ${text}` : '';
   const base = { kind: 'grpc-status' as const, grpcCode: code, retryable: RETRYABLE_GRPC.has(code) };
   switch (code) {
@@ -137,7 +136,7 @@ export function describeGrpcStatus(code: number, message: string, ctx: FailureCo
 
 export function describeHttpStatus(status: number, ctx: FailureContext, body = ''): OtlpFailure {
   const base = { kind: 'http-status' as const, httpStatus: status, retryable: RETRYABLE_HTTP.has(status) };
-  const text = peerText(body, ctx);
+  const text = peerText(body);
   const detail = text ? ` (${text})` : '';
   let path = '';
   try {
@@ -233,7 +232,7 @@ export function noAnswerFailure(ctx: FailureContext, what: string): OtlpFailure 
 /** Something answered that speaks neither HTTP nor TLS: `banner` is the start of what it sent. */
 export function foreignProtocolFailure(banner: string, ctx: FailureContext): OtlpFailure {
   const host = hostOf(ctx.url);
-  const said = peerText(banner, ctx).slice(0, 60);
+  const said = peerText(banner).slice(0, 60);
   const known = /^SSH-/.test(banner) ? ': an SSH server' : /^\+OK|^\* OK|^220[ -]/.test(banner) ? ': a mail or FTP server' : '';
   return {
     kind: 'foreign-protocol',
@@ -290,7 +289,7 @@ export function describeExportError(error: unknown, ctx: FailureContext): OtlpFa
     if (/timeout|timed out|aborted/i.test(message)) return noAnswerFailure(ctx, 'The export got no answer');
     if (/Parse Error|HPE_/i.test(message)) return describeNetworkError({ message }, ctx);
   }
-  return { kind: 'other', retryable: false, cause: `The export failed: ${peerText(message, ctx)}`, fix: 'Run `loom-otel doctor` to check the endpoint step by step.' };
+  return { kind: 'other', retryable: false, cause: `The export failed: ${peerText(message)}`, fix: 'Run `loom-otel doctor` to check the endpoint step by step.' };
 }
 
 function stripGrpcPrefix(message: string): string {

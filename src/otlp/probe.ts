@@ -21,7 +21,8 @@ import {
   type FailureContext,
   type OtlpFailure,
 } from './failures.js';
-import { credentialsOf, type OtlpProtocol, type OtlpTraceSettings } from './settings.js';
+import { rememberSecrets } from '../output/redact.js';
+import { credentialsSent, type OtlpProtocol, type OtlpTraceSettings } from './settings.js';
 import { portOf } from './url.js';
 
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -38,8 +39,6 @@ export interface ProbeTarget {
   /** PEM files of a client certificate and its key, for endpoints that require mutual TLS. */
   clientCertificateFile?: string;
   clientKeyFile?: string;
-  /** Credentials sent (header values, URL userinfo): removed from what the peer says back. */
-  secrets?: string[];
 }
 
 /** The TLS material a connection presents: the CA to trust and, for mutual TLS, a client certificate. */
@@ -95,7 +94,9 @@ const EMPTY_GRPC_MESSAGE = Buffer.alloc(5);
 export async function probeOtlp(target: ProbeTarget): Promise<ProbeResult> {
   const deadline = Date.now() + target.timeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
-  const ctx: FailureContext = { url: target.url, protocol: target.protocol, timeoutMs: target.timeoutMs, secrets: target.secrets ?? Object.values(target.headers ?? {}) };
+  // What it sends (header values, URL userinfo) is removed from what the peer says back, and from all output.
+  rememberSecrets(credentialsSent(target.url, target.headers ?? {}));
+  const ctx: FailureContext = { url: target.url, protocol: target.protocol, timeoutMs: target.timeoutMs };
   const steps: ProbeStep[] = [];
   const result: ProbeResult = { ok: false, steps };
 
@@ -197,7 +198,6 @@ export function probeTargetOf(settings: OtlpTraceSettings, timeoutMs: number): P
     protocol: settings.protocol.value,
     tls: settings.tls.value,
     headers: settings.headers.value,
-    secrets: credentialsOf(settings),
     timeoutMs,
     ...(settings.certificateFile ? { certificateFile: settings.certificateFile.value } : {}),
     ...(settings.clientCertificateFile ? { clientCertificateFile: settings.clientCertificateFile.value } : {}),

@@ -4,6 +4,7 @@
  * variables; flags beat variables, which beat the stack manifest, which beats Loom's defaults.
  * `doctor` and `send-test-trace` both resolve through here, so they always agree.
  */
+import { rememberSecrets } from '../output/redact.js';
 import type { StackOptions } from '../stack/model.js';
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
@@ -259,6 +260,8 @@ export function resolveOtlpTraceSettings(input: ResolveInput = {}): OtlpTraceSet
   const clientKeyFile = file('CLIENT_KEY');
   const clientCertificateFile = file('CLIENT_CERTIFICATE');
 
+  // From here on, nothing printed shows a credential these settings send.
+  rememberSecrets(credentialsSent(urlValue, headers.value));
   return {
     protocol,
     url: { value: urlValue, source: configured.source },
@@ -349,13 +352,13 @@ export function resolveServiceName(flag: string | undefined, fallback: Setting<s
 }
 
 /**
- * Every credential these settings send: header values, and the URL's userinfo as Node sends it (Basic
- * authorization). Output removes them from whatever a peer says back.
+ * Every credential a request to `endpoint` with `headers` sends: the header values, and the URL's userinfo
+ * as Node sends it (Basic authorization).
  */
-export function credentialsOf(settings: OtlpTraceSettings): string[] {
-  const secrets = Object.values(settings.headers.value);
+export function credentialsSent(endpoint: string, headers: Readonly<Record<string, string>>): string[] {
+  const secrets = Object.values(headers);
   try {
-    const url = new URL(settings.url.value);
+    const url = new URL(endpoint);
     if (url.username || url.password) {
       const user = decodeURIComponent(url.username);
       const password = decodeURIComponent(url.password);

@@ -1,7 +1,10 @@
 /**
  * Credentials never reach the output: URL userinfo (`http://user:SECRET@host`) and secret-looking query
- * values (`?api_key=...`) are masked in every line and JSON string, and the header values we sent are
- * removed from whatever a peer says back (a 401 body that echoes `Authorization: Bearer ...`).
+ * values (`?api_key=...`) are masked in every line and JSON string, and the credentials we send (header
+ * values, logins) are removed from everything, a peer's answer included (a 401 body that echoes
+ * `Authorization: Bearer ...`). One list of them per process: code that reads or sends a credential
+ * hands it to `rememberSecrets` first, and `redact` (the output boundary, and any code that shortens a
+ * peer's text before it gets there) removes every one.
  */
 
 export const MASK = '***';
@@ -47,19 +50,17 @@ export function secretsOfHeaders(values: Iterable<string>): string[] {
   return [...secrets].sort((a, b) => b.length - a.length);
 }
 
-/** Secrets the output boundary removes from every line: the header values a command sends. */
-const remembered = new Set<string>();
+/** The credentials this process reads or sends, longest first (a value goes whole before a word of it). */
+let remembered: string[] = [];
 
-/** Called by a command once it knows which header values it will send. */
+/** Called before a credential is sent or anything about it can be printed. */
 export function rememberSecrets(values: Iterable<string>): void {
-  for (const secret of secretsOfHeaders(values)) remembered.add(secret);
+  remembered = [...new Set([...remembered, ...secretsOfHeaders(values)])].sort((a, b) => b.length - a.length);
 }
 
-/** Removes every secret (case-insensitively; remembered ones too) and masks credentials in URLs. */
-export function redact(text: string, secrets: readonly string[] = []): string {
+/** Removes every remembered secret (case-insensitively) and masks credentials in URLs. */
+export function redact(text: string): string {
   let safe = text;
-  for (const secret of [...secrets, ...remembered].sort((a, b) => b.length - a.length)) {
-    if (secret !== '') safe = safe.replace(new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), MASK);
-  }
+  for (const secret of remembered) safe = safe.replace(new RegExp(secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), MASK);
   return redactUrls(safe);
 }

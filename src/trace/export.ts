@@ -22,7 +22,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ActionError } from '../errors.js';
 import { describeExportError, describeHttpStatus, noAnswerFailure, partialSuccessFailure, type FailureContext, type OtlpFailure } from '../otlp/failures.js';
-import { credentialsOf, type OtlpTraceSettings } from '../otlp/settings.js';
+import type { OtlpTraceSettings } from '../otlp/settings.js';
 
 export interface ExportOutcome {
   ok: boolean;
@@ -162,7 +162,7 @@ export async function createSpanDelivery(settings: OtlpTraceSettings, options: {
   const agents = abortableAgents({ keepAlive: true, ...(ca ? { ca } : {}), ...(key ? { key } : {}), ...(cert ? { cert } : {}) });
   const exporter = await createExporter(settings, options.concurrency ?? 1, { ca, key, cert }, agents);
   const timeoutMs = settings.timeoutMs.value;
-  const context: FailureContext = { url: settings.url.value, protocol: settings.protocol.value, timeoutMs, secrets: credentialsOf(settings) };
+  const context: FailureContext = { url: settings.url.value, protocol: settings.protocol.value, timeoutMs };
 
   let partial: PartialSuccess | undefined;
   diag.setLogger(
