@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commandsAsInvoked, invokedAs } from '../src/output/invocation.js';
 import { cleanEnv, runCli, runCliAsNpx, tempDir, type CliRun } from './helpers/cli.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 import { initStack } from './helpers/stand-in-docker.js';
 import { RANDOM_PORT_FLAGS } from './local-harness.js';
 import { exportLines, userShell } from '../src/stack/agent-env.js';
@@ -33,19 +34,7 @@ describe('quoted commands in messages', () => {
 });
 
 describe('hints of the built CLI run as npx runs it', () => {
-  const cleanups: Array<() => Promise<void>> = [];
-  const started = new Set<number>();
-  afterEach(async () => {
-    for (const pid of started) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    started.clear();
-    for (const cleanup of cleanups.splice(0)) await cleanup();
-  });
+  const { cleanups, started } = cleanupAfterEach();
 
   async function place() {
     const temp = await tempDir('loom-otel-npx-hints-');

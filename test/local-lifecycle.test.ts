@@ -7,24 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { cleanupAfterEach } from './helpers/cleanup.js';
 import { RANDOM_PORT_FLAGS } from './local-harness.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-/** PIDs of background processes a test started: killed if the test failed before stopping them. */
-const started = new Set<number>();
-afterEach(async () => {
-  for (const pid of started) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  started.clear();
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+/** `started`: PIDs of background processes a test started, killed if the test failed before stopping them. */
+const { cleanups, started } = cleanupAfterEach();
 
 /** Alive and not a zombie (an ended child nobody reaped yet still takes signal 0). */
 function alive(pid: number): boolean {
