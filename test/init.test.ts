@@ -363,7 +363,7 @@ describe('loom-otel init: re-running, --check and --force', () => {
 });
 
 describe('loom-otel init stays light', () => {
-  it('does not load the OTel SDK, gRPC or protobufjs', async () => {
+  it('does not load the OTel SDK, gRPC, protobufjs or the yaml package', async () => {
     // A preloaded module registers a resolve hook that appends every resolved module URL to a file,
     // and at exit adds every CommonJS module in require.cache.
     const report = path.join(work.dir, 'loaded.txt');
@@ -398,5 +398,7 @@ process.on('exit', () => appendFileSync(file, Object.keys(require.cache).join('\
     expect(sources.some((source) => source.startsWith('src/stack/render/'))).toBe(true); // the hook saw init's own modules
     expect(sources.filter((source) => /@opentelemetry|@grpc|protobufjs/.test(source))).toEqual([]);
     expect(loaded.filter((url) => /@opentelemetry|@grpc|protobufjs/.test(url))).toEqual([]);
+    // init writes YAML with its own emitter (src/stack/render/yaml.ts); yaml is for parsing, in doctor.
+    expect(sources.filter((source) => source.startsWith('node_modules/yaml/'))).toEqual([]);
   });
 });
