@@ -11,7 +11,7 @@
  *
  * The collector is built with the OpenTelemetry Collector Builder from exactly the components the
  * generated configs name: the CLI writes every variant of the stack, and each component id in their
- * otel-collector.yaml is mapped to its module in the release manifest (data/collector/).
+ * otel-collector.yaml is mapped to its module in the release manifest (scripts/collector-manifest.mjs).
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
@@ -20,6 +20,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { collectorManifest, COMPONENT_KINDS } from './collector-manifest.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = process.env.LOOM_OTEL_E2E_CACHE || path.join(homedir(), '.cache/loom-otel-e2e');
@@ -165,7 +166,7 @@ async function readGeneratedStacks() {
   const dir = await mkdtemp(path.join(tmpdir(), 'loom-otel-e2e-images-'));
   try {
     const images = new Map();
-    const components = { receivers: new Set(), processors: new Set(), exporters: new Set(), connectors: new Set(), extensions: new Set() };
+    const components = Object.fromEntries(COMPONENT_KINDS.map((kind) => [kind, new Set()]));
     for (const [index, flags] of VARIANTS.entries()) {
       const stackDir = path.join(dir, String(index));
       await run('node', [path.join(ROOT, 'bin/loom-otel.js'), 'init', '--yes', '--dir', stackDir, ...flags]);
@@ -182,37 +183,6 @@ async function readGeneratedStacks() {
   }
 }
 
-const KIND_SUFFIX = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', connectors: 'connector', extensions: 'extension' };
-/** Component types renamed upstream keep the module of their old name. */
-const TYPE_MODULES = { exporters: { otlp_grpc: 'otlp', otlp_http: 'otlphttp' } };
-
-/** The release manifest's gomod line for a component type (`memory_limiter` -> .../memorylimiterprocessor vX). */
-function gomodFor(release, kind, type) {
-  const key = (TYPE_MODULES[kind]?.[type] ?? type).replace(/_/g, '');
-  const line = (release[kind] ?? []).map((entry) => entry.gomod).find((gomod) => {
-    const base = gomod.split(/\s+/)[0].split('/').pop();
-    return base === key || base === `${key}${KIND_SUFFIX[kind]}`;
-  });
-  if (!line) throw new Error(`the collector release manifest has no ${kind} module for "${type}"`);
-  return line;
-}
-
-/** The builder manifest for exactly the components the generated configs name, plus the core config providers. */
-async function collectorManifest(components, version) {
-  const release = parse(await readFile(path.join(ROOT, 'data/collector/otelcol-contrib-manifest.yaml'), 'utf8'));
-  if (release.dist.version !== version) {
-    throw new Error(`the compose file pins the collector ${version}, but data/collector/otelcol-contrib-manifest.yaml is release ${release.dist.version}`);
-  }
-  const manifest = {
-    dist: { module: 'loomotele2e/otelcol-contrib', name: 'otelcol-contrib', description: 'OpenTelemetry Collector Contrib (components of loom-otel\'s generated configs)', version },
-  };
-  for (const kind of Object.keys(KIND_SUFFIX)) {
-    manifest[kind] = [...components[kind]].sort().map((type) => ({ gomod: gomodFor(release, kind, type) }));
-  }
-  manifest.providers = release.providers.filter((p) => p.gomod.startsWith('go.opentelemetry.io/collector/confmap/provider/'));
-  return manifest;
-}
-
 async function buildCollector(components, version) {
   const { stringify } = await import('yaml');
   const manifest = await collectorManifest(components, version);
@@ -225,7 +195,7 @@ async function buildCollector(components, version) {
     log(`installing the Collector Builder v${version}`);
     await run('go', ['install', `${BUILDER_MODULE}@v${version}`], { env: { GOBIN: path.dirname(builder) } });
   }
-  const modules = Object.keys(KIND_SUFFIX).reduce((count, kind) => count + manifest[kind].length, 0);
+  const modules = COMPONENT_KINDS.reduce((count, kind) => count + manifest[kind].length, 0);
   log(`building the collector ${version} with ${modules} component modules (minutes on a fresh machine)`);
   await mkdir(outDir, { recursive: true });
   const build = path.join(outDir, 'build');

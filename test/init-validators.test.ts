@@ -11,7 +11,9 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ROOT, runCli, tempDir } from './helpers/cli.js';
 import { requireTool } from './helpers/validators.js';
-import { COMPONENT_KINDS, componentKey, currentTypeName, loadDistribution, missingComponents, moduleKey, type ComponentKind } from '../src/stack/collector-distribution.js';
+import { COMPONENT_KINDS, componentKey, currentTypeName, hasComponent, loadDistribution, missingComponents, moduleKey, type ComponentKind } from '../src/stack/collector-distribution.js';
+import typeModules from '../data/collector/type-modules.json' with { type: 'json' };
+import { COMPONENT_KINDS as BUILD_KINDS, gomodFor, readReleaseManifest } from '../scripts/collector-manifest.mjs';
 import { COLLECTOR_DISTRIBUTION } from '../src/stack/model.js';
 import {
   LOOM_SPAN_NAMES,
@@ -92,6 +94,11 @@ describe('every combination of parts', () => {
         expect(missingComponents(distribution, config)).toEqual([]);
 
         const defined = (kind: ComponentKind) => Object.keys(config[kind] ?? {});
+        // The collector `npm run e2e:images` builds takes, for each, the module doctor matches it to.
+        const release = await readReleaseManifest();
+        for (const kind of COMPONENT_KINDS) {
+          for (const id of defined(kind)) expect(moduleKey(kind, gomodFor(release, kind, id.split('/')[0] as string)), `${kind}/${id}`).toBe(componentKey(kind, id));
+        }
         const pipelines = Object.values(config.service.pipelines);
         for (const pipeline of pipelines) {
           for (const id of pipeline.receivers) expect([...defined('receivers'), ...defined('connectors')]).toContain(id);
@@ -143,6 +150,22 @@ describe('collector distribution mapping', () => {
       'exporters/jaeger',
     ]);
     expect(COMPONENT_KINDS).toContain('connectors');
+  });
+
+  it('agrees with the collector build of npm run e2e:images on every module of the release and every renamed type', async () => {
+    expect(BUILD_KINDS).toEqual([...COMPONENT_KINDS]);
+    const release = await readReleaseManifest();
+    const contrib = await loadDistribution('otelcol-contrib');
+    const renamed: Partial<Record<ComponentKind, Record<string, string>>> = typeModules.types;
+    for (const kind of COMPONENT_KINDS) {
+      for (const type of [...contrib.modules[kind], ...Object.keys(renamed[kind] ?? {})]) {
+        expect(moduleKey(kind, gomodFor(release, kind, type)), `${kind}/${type}`).toBe(componentKey(kind, type));
+      }
+    }
+    expect(gomodFor(release, 'exporters', 'otlp_grpc')).toBe(`go.opentelemetry.io/collector/exporter/otlpexporter v${release.dist.version}`);
+    expect(gomodFor(release, 'exporters', 'otlp_http')).toBe(`go.opentelemetry.io/collector/exporter/otlphttpexporter v${release.dist.version}`);
+    expect(() => gomodFor(release, 'processors', 'no_such_thing')).toThrow('no processors module for "no_such_thing"');
+    expect(hasComponent(contrib, 'processors', 'no_such_thing')).toBe(false);
   });
 });
 

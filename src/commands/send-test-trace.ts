@@ -6,7 +6,7 @@ import { OTLP_PROTOCOLS, resolveOtlpTraceSettings, resolveServiceName, headerNam
 import { findStack, stackDir, type FoundStack } from '../stack/manifest.js';
 import { collectKeyValue, oneOf, parseInteger, parseNumber, parseSeconds } from './parse.js';
 import type { SendTraceResult, VerifyPlan, WaitingFor } from '../trace/send.js';
-import { createSpinner } from '../output/spinner.js';
+import { createSpinner } from '../output/live.js';
 import type { LoadProgress, LoadSummary } from '../trace/load.js';
 import type { LoomTraceOptions } from '../trace/loom-trace.js';
 import { localStackServing, type LocalInstance } from './local-instance.js';

@@ -2,8 +2,7 @@
  * What `up`, `status` and `down` print about a running stack: the live health lines while waiting, the
  * table of URLs, the `export OTEL_...` lines for an agent. Terminal output only; no domain logic.
  */
-import { redact } from '../output/redact.js';
-import { terminalSafe } from '../output/terminal-safe.js';
+import { createLiveLines } from '../output/live.js';
 import type { PartHealth } from '../checks/health.js';
 import type { StackModel, StackPart } from '../stack/model.js';
 import { mark, type Style } from '../output/style.js';
@@ -48,14 +47,11 @@ export function stackUrls(model: StackModel, grafanaLogin?: string): UrlRow[] {
   return rows;
 }
 
-
 export interface HealthProgress {
   update(health: PartHealth): void;
   /** Stops the live display, leaving its last state on screen. */
   stop(): void;
 }
-
-const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
  * One line per part while waiting: redrawn in place with a spinner on a terminal (stderr), one plain line
@@ -69,38 +65,25 @@ export function createHealthProgress(ctx: OutputContext, model: StackModel, time
   const width = Math.max(...names.map((n) => n.length));
   ctx.err(`Waiting up to ${seconds(timeoutMs)} for ${names.join(', ')} to turn healthy...`);
 
-  if (!process.stderr.isTTY) {
+  const live = createLiveLines((frame) => model.parts.map((part) => progressLine(ctx.style, part.name.padEnd(width), latest.get(part.name), frame, started)), {
+    color: ctx.style.color,
+    everyMs: 100,
+  });
+  if (live) {
     return {
-      update(health) {
-        const before = latest.get(health.part.name);
-        latest.set(health.part.name, health);
-        if (health.healthy && !before?.healthy) {
-          ctx.err(`${mark(ctx.style, 'pass')} ${health.part.name.padEnd(width)}  healthy after ${seconds(health.healthyAfterMs ?? 0)}`);
-        }
-      },
-      stop: () => undefined,
+      update: (health) => void latest.set(health.part.name, health),
+      stop: () => live.stop({ keep: true }),
     };
   }
-
-  let frame = 0;
-  let drawn = 0;
-  const draw = () => {
-    const columns = process.stderr.columns || 100;
-    const lines = model.parts.map((part) => truncate(progressLine(ctx.style, part.name.padEnd(width), latest.get(part.name), SPINNER[frame % SPINNER.length] ?? '-', started), columns));
-    const up = drawn > 0 ? `\u001b[${drawn}A` : '';
-    process.stderr.write(`${up}${lines.map((line) => `\u001b[2K${terminalSafe(redact(line), ctx.style.color)}\n`).join('')}`);
-    drawn = lines.length;
-    frame += 1;
-  };
-  draw();
-  const timer = setInterval(draw, 100);
-  timer.unref();
   return {
-    update: (health) => void latest.set(health.part.name, health),
-    stop() {
-      clearInterval(timer);
-      draw();
+    update(health) {
+      const before = latest.get(health.part.name);
+      latest.set(health.part.name, health);
+      if (health.healthy && !before?.healthy) {
+        ctx.err(`${mark(ctx.style, 'pass')} ${health.part.name.padEnd(width)}  healthy after ${seconds(health.healthyAfterMs ?? 0)}`);
+      }
     },
+    stop: () => undefined,
   };
 }
 
@@ -108,11 +91,4 @@ function progressLine(style: Style, name: string, health: PartHealth | undefined
   if (health?.healthy) return `${mark(style, 'pass')} ${name}  ${style.green('healthy')} ${style.dim(`after ${seconds(health.healthyAfterMs ?? 0)}`)}`;
   const detail = health ? health.detail : 'starting';
   return `${style.cyan(spinner)} ${name}  ${style.dim(`${seconds(Date.now() - started)}  ${detail}`)}`;
-}
-
-function truncate(line: string, columns: number): string {
-  const plain = line.replace(/\u001b\[[0-9;]*m/g, '');
-  if (plain.length < columns) return line;
-  // Cutting styled text would break an escape code: fall back to the plain text, cut to fit.
-  return `${plain.slice(0, columns - 2)}…`;
 }

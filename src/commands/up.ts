@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { ActionError, InterruptedError, UsageError } from '../errors.js';
 import { createOutputContext, type GlobalFlags, type OutputContext } from '../output/context.js';
-import { redact } from '../output/redact.js';
+import { createLiveLines } from '../output/live.js';
 import { mark } from '../output/style.js';
 import { escapeControl } from '../output/terminal-safe.js';
 import { kubectlInstead } from '../stack/kubernetes.js';
@@ -86,7 +86,11 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
   const { FAILURE_LOG_LINES, startStack } = await import('../engine/start.js');
   const { createHealthProgress, formatTable, partUrl, seconds, stackUrls } = await import('./stack-output.js');
   const { agentEnvironment, exportLines, userShell } = await import('../stack/agent-env.js');
-  const composeOutput = ctx.json || !process.stderr.isTTY ? undefined : liveLine();
+  // On a terminal, one line showing the latest line Compose printed (its own colours removed).
+  let composeLine = '';
+  const composeOutput = ctx.json
+    ? undefined
+    : createLiveLines(() => (composeLine ? [`  ${escapeControl(composeLine.replace(/\u001b\[[0-9;]*[A-Za-z]/g, ''))}`] : []), { color: ctx.style.color });
   let progress: HealthProgress | undefined;
   const { engine, results, failures, crashed } = await startStack(
     { model, dir, engineChoice, timeoutMs, ...(checkedEngine ? { engine: checkedEngine } : {}) },
@@ -94,8 +98,13 @@ async function runUp(options: Record<string, unknown>, command: Command): Promis
       onComposeUp: (found) => {
         if (!ctx.json) ctx.err(`Starting ${model.options.name} with ${composeLabel(found)} ${found.version} (the first start pulls the images: allow a few minutes)...`);
       },
-      onComposeOutput: composeOutput?.show,
-      onComposeDone: composeOutput?.clear,
+      onComposeOutput:
+        composeOutput &&
+        ((line) => {
+          composeLine = line;
+          composeOutput.redraw();
+        }),
+      onComposeDone: composeOutput && (() => composeOutput.stop()),
       onHealthWait: () => {
         progress = createHealthProgress(ctx, model, timeoutMs);
       },
@@ -197,19 +206,4 @@ async function createStack(ctx: OutputContext, dir: string, yes: boolean): Promi
   const created = await findStack(dir);
   if (!created) throw new ActionError(`init wrote ${where} but its loom-otel.json cannot be read back.`, `Run \`${initCommand} --force\`.`);
   return created;
-}
-
-/** A single status line on a terminal, showing the latest line Compose printed. */
-function liveLine(): { show: (line: string) => void; clear: () => void } {
-  let shown = false;
-  return {
-    show(line) {
-      const width = (process.stderr.columns || 100) - 4;
-      process.stderr.write(`\r\u001b[2K  ${escapeControl(redact(line.replace(/\u001b\[[0-9;]*[A-Za-z]/g, ''))).slice(0, width)}`);
-      shown = true;
-    },
-    clear() {
-      if (shown) process.stderr.write('\r\u001b[2K');
-    },
-  };
 }

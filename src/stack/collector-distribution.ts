@@ -6,18 +6,18 @@
  * The manifest lists Go modules, not component types. A module's last path element is the type with
  * underscores removed plus the kind (`memorylimiterprocessor` -> `memory_limiter`, `filestorage` ->
  * `file_storage`), so a type is matched by stripping both. Types renamed upstream keep their module:
- * `otlp_grpc` (since v0.144, with `otlp` as deprecated alias) is built from `otlpexporter`.
+ * data/collector/type-modules.json lists them (`otlp_grpc` is built from `otlpexporter`); the collector
+ * build of scripts/e2e-images.mjs reads the same table.
  */
 import { readFile } from 'node:fs/promises';
+import typeModules from '../../data/collector/type-modules.json' with { type: 'json' };
 import { packageFile } from '../package-files.js';
 
 export const COMPONENT_KINDS = ['receivers', 'processors', 'exporters', 'connectors', 'extensions'] as const;
 export type ComponentKind = (typeof COMPONENT_KINDS)[number];
 
 /** Component types whose module name does not follow from the type. */
-const TYPE_ALIASES: Readonly<Partial<Record<ComponentKind, Record<string, string>>>> = {
-  exporters: { otlp_grpc: 'otlp' },
-};
+const TYPE_MODULES: Readonly<Partial<Record<ComponentKind, Readonly<Record<string, string>>>>> = typeModules.types;
 
 /**
  * Old type names the collector still accepts, each logging a deprecation warning at every start (collector
@@ -62,7 +62,7 @@ export function moduleKey(kind: ComponentKind, gomod: string): string {
 /** `memory_limiter/app` -> `memorylimiter`: the key a configured component id is looked up by. */
 export function componentKey(kind: ComponentKind, id: string): string {
   const type = id.split('/')[0] ?? id;
-  const canonical = TYPE_ALIASES[kind]?.[type] ?? type;
+  const canonical = TYPE_MODULES[kind]?.[type] ?? type;
   return canonical.replace(/_/g, '').toLowerCase();
 }
 
