@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { CliError, ExitCode } from './errors.js';
+import { ExitCode, isCliError } from './errors.js';
 import { createOutputContext, type GlobalFlags } from './output/context.js';
 import { invokedAs } from './output/invocation.js';
 import { COMMANDS } from './commands/catalogue.js';
@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
     const ctx = createOutputContext(program.opts() as GlobalFlags);
-    if (error instanceof CliError) {
+    if (isCliError(error)) {
       if (ctx.json) ctx.emitJson({ ok: false, error: { message: error.message, fix: error.fix, exitCode: error.exitCode } });
       ctx.err(`${ctx.style.red('Error:')} ${error.message}`);
       if (error.fix) ctx.err(`${ctx.style.bold('Fix:')} ${error.fix}`);
