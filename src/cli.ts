@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isCliError } from './errors.js';
-import { createOutputContext, type GlobalFlags } from './output/context.js';
+import type { GlobalFlags } from './output/context.js';
 import { invokedAs } from './output/invocation.js';
 import { COMMANDS } from './commands/catalogue.js';
 import { packageFile } from './package-files.js';
@@ -77,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with code 0; usage mistakes were already printed by commander.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
+    // Loaded only here: --help and a command that succeeds never need it (each command has its own).
+    const { createOutputContext } = await import('./output/context.js');
     const ctx = createOutputContext(program.opts() as GlobalFlags);
     if (isCliError(error)) {
       if (ctx.json) ctx.emitJson({ ok: false, error: { message: error.message, fix: error.fix, exitCode: error.exitCode } });
