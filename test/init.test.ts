@@ -7,10 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { chmod, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { bundledSources } from './helpers/bundle.js';
-import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { BIN, cleanEnv, ROOT, runCli, tempDir } from './helpers/cli.js';
 import { hasTool } from './helpers/validators.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
@@ -363,7 +363,7 @@ describe('loom-otel init: re-running, --check and --force', () => {
 });
 
 describe('loom-otel init stays light', () => {
-  it('does not load the OTel SDK, gRPC or protobufjs', async () => {
+  it('does not load the OTel SDK, gRPC or protobufjs, and its own code is one file', async () => {
     // A preloaded module registers a resolve hook that appends every resolved module URL to a file,
     // and at exit adds every CommonJS module in require.cache.
     const report = path.join(work.dir, 'loaded.txt');
@@ -398,5 +398,8 @@ process.on('exit', () => appendFileSync(file, Object.keys(require.cache).join('\
     expect(sources.some((source) => source.startsWith('src/stack/render/'))).toBe(true); // the hook saw init's own modules
     expect(sources.filter((source) => /@opentelemetry|@grpc|protobufjs/.test(source))).toEqual([]);
     expect(loaded.filter((url) => /@opentelemetry|@grpc|protobufjs/.test(url))).toEqual([]);
+    // scripts/build.js bundles init into dist/init.js: one module to load, not a wave of small chunks.
+    const holdingInit = [...new Set(loaded)].filter((url) => bundledSources([url]).some((source) => source.startsWith('src/stack/') || source === 'src/commands/init.ts'));
+    expect(holdingInit.map((url) => path.relative(ROOT, fileURLToPath(url)))).toEqual(['dist/init.js']);
   });
 });
