@@ -398,8 +398,8 @@ process.on('exit', () => appendFileSync(file, Object.keys(require.cache).join('\
     expect(sources.some((source) => source.startsWith('src/stack/render/'))).toBe(true); // the hook saw init's own modules
     expect(sources.filter((source) => /@opentelemetry|@grpc|protobufjs/.test(source))).toEqual([]);
     expect(loaded.filter((url) => /@opentelemetry|@grpc|protobufjs/.test(url))).toEqual([]);
-    // scripts/build.js bundles init into dist/init.js: one module to load, not a wave of small chunks.
+    // scripts/build.js bundles init into dist/init.cjs: one module to load, not a wave of small chunks.
     const holdingInit = [...new Set(loaded)].filter((url) => bundledSources([url]).some((source) => source.startsWith('src/stack/') || source === 'src/commands/init.ts'));
-    expect(holdingInit.map((url) => path.relative(ROOT, fileURLToPath(url)))).toEqual(['dist/init.js']);
+    expect(holdingInit.map((url) => path.relative(ROOT, url.startsWith('file:') ? fileURLToPath(url) : url))).toEqual(['dist/init.cjs']);
   });
 });
