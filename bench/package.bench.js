@@ -39,7 +39,10 @@ function importedLibraries() {
 function packUnbundled() {
   const dir = path.join(scratch, 'unbundled');
   mkdirSync(dir);
-  for (const entry of ['bin', 'data', 'templates', 'src', 'tsconfig.json']) cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
+  for (const entry of ['data', 'templates', 'src', 'tsconfig.json']) cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
+  // Its executable as it was then: an ES module importing tsc's dist/cli.js (ours is CommonJS, for dist/cli.cjs).
+  mkdirSync(path.join(dir, 'bin'));
+  writeFileSync(path.join(dir, 'bin/loom-otel.js'), "#!/usr/bin/env node\nimport { main } from '../dist/cli.js';\n\nprocess.exitCode = await main(process.argv);\n");
   symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
   const { devDependencies, scripts, ...rest } = manifest;
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...rest, files: ['bin', 'dist', 'data', 'templates'], dependencies: importedLibraries() }, null, 2));

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { CliError, ExitCode } from './errors.js';
-import { createOutputContext, type GlobalFlags } from './output/context.js';
+import { ExitCode, isCliError } from './errors.js';
+import type { GlobalFlags } from './output/context.js';
 import { invokedAs } from './output/invocation.js';
 import { COMMANDS } from './commands/catalogue.js';
 import { packageFile } from './package-files.js';
@@ -77,8 +77,10 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with code 0; usage mistakes were already printed by commander.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
+    // Loaded only here: --help and a command that succeeds never need it (each command has its own).
+    const { createOutputContext } = await import('./output/context.js');
     const ctx = createOutputContext(program.opts() as GlobalFlags);
-    if (error instanceof CliError) {
+    if (isCliError(error)) {
       if (ctx.json) ctx.emitJson({ ok: false, error: { message: error.message, fix: error.fix, exitCode: error.exitCode } });
       ctx.err(`${ctx.style.red('Error:')} ${error.message}`);
       if (error.fix) ctx.err(`${ctx.style.bold('Fix:')} ${error.fix}`);

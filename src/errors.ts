@@ -15,7 +15,15 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * dist/ builds init into a bundle of its own (scripts/build.js), with its own copy of this module, so an
+ * error init throws is not an instance of the CLI entry's CliError: the entry recognises it by this brand.
+ */
+const CLI_ERROR = Symbol.for('loom-otel.CliError');
+
 export class CliError extends Error {
+  readonly [CLI_ERROR] = true;
+
   constructor(
     message: string,
     readonly exitCode: ExitCode,
@@ -25,6 +33,11 @@ export class CliError extends Error {
     super(message);
     this.name = new.target.name;
   }
+}
+
+/** Any CliError, from whichever copy of this module threw it. */
+export function isCliError(error: unknown): error is CliError {
+  return typeof error === 'object' && error !== null && (error as Partial<Record<typeof CLI_ERROR, boolean>>)[CLI_ERROR] === true;
 }
 
 /** A flag or a value the user gave is wrong; `flag` names it. */

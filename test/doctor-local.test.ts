@@ -51,7 +51,11 @@ describe('doctor against up --local', () => {
     const hook = path.join(work.dir, 'record-imports.mjs');
     const hooks = path.join(work.dir, 'record-imports-hooks.mjs');
     await writeFile(hooks, `import { appendFileSync } from 'node:fs';\nexport async function resolve(specifier, context, next) {\n  const result = await next(specifier, context);\n  appendFileSync(${JSON.stringify(record)}, result.url + '\\n');\n  return result;\n}\n`);
-    await writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+    // dist/cli.cjs is CommonJS: the hook does not see it, require.cache (written at exit) does.
+    await writeFile(
+      hook,
+      `import { register, createRequire } from 'node:module';\nimport { appendFileSync } from 'node:fs';\nregister(${JSON.stringify(`file://${hooks}`)});\nconst require = createRequire(import.meta.url);\nprocess.on('exit', () => appendFileSync(${JSON.stringify(record)}, Object.keys(require.cache).join('\\n') + '\\n'));\n`,
+    );
     await writeFile(record, '');
     // With a stack, so the stack, collector-lint and engine checks load too.
     const stackDir = path.join(work.dir, 'observability');

@@ -7,10 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { chmod, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { bundledSources } from './helpers/bundle.js';
-import { BIN, cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { BIN, cleanEnv, ROOT, runCli, tempDir } from './helpers/cli.js';
 import { hasTool } from './helpers/validators.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
@@ -363,7 +363,7 @@ describe('loom-otel init: re-running, --check and --force', () => {
 });
 
 describe('loom-otel init stays light', () => {
-  it('does not load the OTel SDK, gRPC, protobufjs or the yaml package', async () => {
+  it('does not load the OTel SDK, gRPC, protobufjs or the yaml package, and its own code is one file', async () => {
     // A preloaded module registers a resolve hook that appends every resolved module URL to a file,
     // and at exit adds every CommonJS module in require.cache.
     const report = path.join(work.dir, 'loaded.txt');
@@ -400,5 +400,8 @@ process.on('exit', () => appendFileSync(file, Object.keys(require.cache).join('\
     expect(loaded.filter((url) => /@opentelemetry|@grpc|protobufjs/.test(url))).toEqual([]);
     // init writes YAML with its own emitter (src/stack/render/yaml.ts); yaml is for parsing, in doctor.
     expect(sources.filter((source) => source.startsWith('node_modules/yaml/'))).toEqual([]);
+    // scripts/build.js bundles init into dist/init.cjs: one module to load, not a wave of small chunks.
+    const holdingInit = [...new Set(loaded)].filter((url) => bundledSources([url]).some((source) => source.startsWith('src/stack/') || source === 'src/commands/init.ts'));
+    expect(holdingInit.map((url) => path.relative(ROOT, url.startsWith('file:') ? fileURLToPath(url) : url))).toEqual(['dist/init.cjs']);
   });
 });

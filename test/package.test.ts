@@ -52,7 +52,10 @@ describe('the packed tarball', () => {
   it('holds the bundle, data/ and templates/, and no source maps or sources', () => {
     const files = packed.files.map((file) => file.path);
     expect(files).toContain('bin/loom-otel.js');
-    expect(files).toContain('dist/cli.js');
+    expect(files).toContain('bin/package.json'); // makes bin/loom-otel.js CommonJS
+    expect(files).toContain('dist/cli.cjs');
+    expect(files).toContain('dist/init.cjs');
+    expect(files).toContain('dist/up.js');
     expect(files).toContain('dist/THIRD-PARTY-LICENSES.txt');
     expect(files).toContain('data/proto/opentelemetry/proto/trace/v1/trace.proto');
     expect(files).toContain('templates/stack/README.md');
@@ -80,7 +83,7 @@ describe('the packed tarball', () => {
     const installed = (await readdir(path.join(project, 'node_modules'))).filter((name) => !name.startsWith('.'));
     expect(installed).toEqual(['loom-otel']);
     expect(packed.unpackedSize).toBeLessThan(5 * 1024 * 1024);
-    expect((await stat(path.join(project, 'node_modules/loom-otel/dist/cli.js'))).isFile()).toBe(true);
+    expect((await stat(path.join(project, 'node_modules/loom-otel/dist/cli.cjs'))).isFile()).toBe(true);
   });
 
   it('runs through npx: --help, init --yes, up --local and send-test-trace over grpc, http/protobuf and http/json', { timeout: 180_000 }, async () => {

@@ -1,4 +1,4 @@
-import { Command, type Option } from 'commander';
+import type { Command, Option } from 'commander';
 import { completionScript, SHELLS, type CompletionFlag } from '../output/completion.js';
 import { COMMANDS } from './catalogue.js';
 import { oneOf } from './parse.js';
@@ -20,7 +20,8 @@ Load it in the running shell, or add the line to the shell's start-up file:
       const commands = await Promise.all(
         COMMANDS.map(async (entry) => {
           // Each command's flags, as its own module declares them.
-          const definition = new Command(entry.name);
+          // createCommand: commander itself lives in dist/cli.cjs, not in this command's module.
+          const definition = self.createCommand(entry.name);
           (await entry.load())(definition);
           return { name: entry.name, description: entry.description, flags: definition.options.map(flagOf), ...(entry.name === 'completion' ? { words: SHELLS } : {}) };
         }),

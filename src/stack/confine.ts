@@ -34,9 +34,10 @@ export function insideStack(dir: string, relative: string): string {
   return target;
 }
 
+/** Undefined when missing, or unreadable. Missing is the common case: no exception to build for it. */
 function lstatOrUndefined(file: string): Stats | undefined {
   try {
-    return lstatSync(file);
+    return lstatSync(file, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
@@ -77,20 +78,22 @@ export async function nearestExisting(dir: string): Promise<{ existing: string; 
   const missing: string[] = [];
   let probe = dir;
   for (;;) {
+    let info: Stats | undefined;
     try {
-      const info = statSync(probe);
-      if (!info.isDirectory()) throw new UsageError(`--dir ${dir}: ${probe} exists and is not a directory.`, fix);
-      return { existing: probe, missing };
+      info = statSync(probe, { throwIfNoEntry: false });
     } catch (error) {
-      if (error instanceof UsageError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR') throw new UsageError(`--dir ${dir}: a part of that path is a file, not a directory.`, fix);
-      if (code !== 'ENOENT') throw new UsageError(`--dir ${dir}: cannot use ${probe} (${code ?? (error as Error).message}).`, fix);
-      const parent = path.dirname(probe);
-      if (parent === probe) throw new UsageError(`--dir ${dir}: no part of that path exists.`, fix);
-      missing.unshift(probe);
-      probe = parent;
+      throw new UsageError(`--dir ${dir}: cannot use ${probe} (${code ?? (error as Error).message}).`, fix);
     }
+    if (info) {
+      if (!info.isDirectory()) throw new UsageError(`--dir ${dir}: ${probe} exists and is not a directory.`, fix);
+      return { existing: probe, missing };
+    }
+    const parent = path.dirname(probe);
+    if (parent === probe) throw new UsageError(`--dir ${dir}: no part of that path exists.`, fix);
+    missing.unshift(probe);
+    probe = parent;
   }
 }
 

@@ -4,7 +4,7 @@
  * re-render) and a digest of every file as written (so a file the user edited is never overwritten).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ActionError, UsageError } from '../errors.js';
 import { stackPathProblem } from './confine.js';
@@ -98,7 +98,8 @@ export async function findStack(dir: string): Promise<FoundStack | undefined> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await readFile(manifestPath, 'utf8');
+    // Synchronous: one small local file, and node:fs/promises need not load for it.
+    text = readFileSync(manifestPath, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ActionError(`Cannot read ${manifestPath}: ${(error as Error).message}`, 'Check the file permissions.');

@@ -2,8 +2,7 @@
  * What `init` does, without printing: load the existing stack (if any), check the target directory,
  * render every file in memory, then either compare (--check) or plan and apply the writes.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
 import { ActionError, CliError, UsageError } from '../errors.js';
 import { nearestExisting, refuseLinks } from './confine.js';
 import { findStack, MANIFEST_FILE, MANIFEST_VERSION, type StackManifest } from './manifest.js';
@@ -44,7 +43,7 @@ export function baseOptions(existing: ExistingStack): StackOptions {
 export async function checkDirectoryWritable(dir: string): Promise<void> {
   const { existing } = await nearestExisting(dir);
   try {
-    await access(existing, constants.W_OK | constants.X_OK);
+    accessSync(existing, constants.W_OK | constants.X_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EACCES';
     throw new UsageError(

@@ -51,8 +51,10 @@ export interface FilePlan {
 export async function readIfExists(dir: string, relative: string): Promise<string | undefined> {
   const file = await refuseLinks(dir, relative);
   try {
+    // Missing is the common case (a fresh stack): no exception to build for it.
+    const info = lstatSync(file, { throwIfNoEntry: false });
+    if (!info) return undefined;
     // A FIFO or a device in a file's place would block the read or never end it.
-    const info = lstatSync(file);
     if (!info.isFile() && !info.isDirectory()) throw new Error('not a regular file');
     return readFileSync(file, 'utf8');
   } catch (error) {
@@ -122,7 +124,7 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
     const writes = plan.files.filter((entry) => entry.file && WRITES.has(entry.action));
     for (const entry of writes) {
       const file = entry.file as GeneratedFile;
-      await signals.deliver();
+      await signals.deliverIfDue();
       signals.throwIfReceived();
       const target = await refuseLinks(plan.dir, file.path);
       await createInsideStack(plan.dir, path.posix.dirname(file.path), created);
@@ -166,7 +168,7 @@ export async function applyPlan(plan: FilePlan): Promise<void> {
       }
     }
     commitFile(staged.at(-1) as { temp: string; target: string });
-    removeStaleTemps(plan);
+    removeStaleTemps(plan, new Set(created));
     // A signal that arrived during the commit is recorded before the handlers are released.
     await signals.deliver();
   } finally {
@@ -197,9 +199,10 @@ function stage(target: string, content: string, mode: number): string {
 
 /**
  * Temporary files a killed run (SIGKILL, power loss: nothing could clean up) left next to the files of
- * this stack. Only regular files named exactly like one of our staged files are removed.
+ * this stack. Only regular files named exactly like one of our staged files are removed. A directory
+ * this run created held none.
  */
-function removeStaleTemps(plan: FilePlan): void {
+function removeStaleTemps(plan: FilePlan, createdNow: ReadonlySet<string>): void {
   const targets = [MANIFEST_FILE, ...plan.files.map((entry) => entry.path)];
   const byDirectory = new Map<string, Set<string>>();
   for (const relative of targets) {
@@ -208,6 +211,7 @@ function removeStaleTemps(plan: FilePlan): void {
   }
   for (const [relativeDir, names] of byDirectory) {
     const directory = relativeDir === '.' ? plan.dir : insideStack(plan.dir, relativeDir);
+    if (createdNow.has(directory)) continue;
     let entries: Dirent[] = [];
     try {
       entries = readdirSync(directory, { withFileTypes: true });
@@ -221,12 +225,16 @@ function removeStaleTemps(plan: FilePlan): void {
   }
 }
 
+/** How long staging may go on before a signal that arrived meanwhile is looked at. */
+const SIGNAL_LATENCY_MS = 25;
+
 /**
  * While init writes, Ctrl-C (SIGINT), SIGTERM and SIGHUP are recorded instead of ending the process, so
  * the write can be undone (while staging) or finished (while committing) before init exits 130.
  */
 function holdSignals() {
   const names = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  let deliveredAt = performance.now();
   const state = {
     received: undefined as NodeJS.Signals | undefined,
     /**
@@ -235,6 +243,14 @@ function holdSignals() {
      */
     async deliver(): Promise<void> {
       for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+      deliveredAt = performance.now();
+    },
+    /**
+     * deliver(), once SIGNAL_LATENCY_MS have passed since the last time: a fresh stack stages in a few
+     * milliseconds (one delivery at the end), a slow disk still sees Ctrl-C between files.
+     */
+    async deliverIfDue(): Promise<void> {
+      if (performance.now() - deliveredAt >= SIGNAL_LATENCY_MS) await state.deliver();
     },
     throwIfReceived(): void {
       if (state.received) throw new InterruptedError(`Interrupted (${state.received}); nothing was written.`);
