@@ -179,7 +179,10 @@ function scalar(value: unknown, ctx: Context, onKeep: OnKeep): string {
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') return number(value);
   if (value instanceof DoubleQuoted) return doubleQuoted(value.value, ctx);
-  if (typeof value === 'string') return CONTROL.test(value) ? doubleQuoted(value, ctx) : plain(value, ctx, onKeep);
+  if (typeof value === 'string') {
+    if (SIMPLE_WORD.test(value) && !CORE_SCHEMA_WORDS.has(value)) return value;
+    return CONTROL.test(value) ? doubleQuoted(value, ctx) : plain(value, ctx, onKeep);
+  }
   const name = (value as object)?.constructor?.name ?? typeof value;
   throw new Error(`renderYaml cannot write a ${name} value: give it plain objects, arrays, strings, numbers, booleans or null.`);
 }
@@ -188,6 +191,15 @@ function number(value: number): string {
   if (Number.isFinite(value)) return Object.is(value, -0) ? '-0' : JSON.stringify(value);
   return Number.isNaN(value) ? '.nan' : value < 0 ? '-.inf' : '.inf';
 }
+
+/**
+ * Most strings in a stack are names, paths and dotted keys that `plain` would leave as they are: a letter
+ * first, then letters, digits and `_./-` (no indicator, no `: ` or ` #`, no edge whitespace, no number).
+ * Only the core schema's words need quotes. Skipping plain's dozen regular expressions for them saves a
+ * measurable part of init's start-up, where every one of them runs cold.
+ */
+const SIMPLE_WORD = /^[A-Za-z][A-Za-z0-9_./-]*$/;
+const CORE_SCHEMA_WORDS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 
 /** Characters only a double-quoted string can carry (yaml forces double quotes on them). */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
