@@ -4,15 +4,15 @@
 //     imports statically), each one self-contained file. Node starts a CommonJS main without its ES module
 //     loader: `--help` and `init --yes` are ~6 ms faster than as ES modules, and init ~6 ms more as one
 //     file than as the ~26 chunks it shared with other commands (each ES module costs a resolve, a read
-//     and a link). bin/package.json makes bin/loom-otel.js CommonJS too.
+//     and a link). bin/package.json makes bin/loom-otel.js CommonJS too. dist/compile-cache.cjs, loaded
+//     first, keeps V8's compiled code of the two per user (src/compile-cache.ts).
 //  2. Every other command, as ES modules split into chunks, so each loads only what it uses (the OTel
 //     SDK, gRPC and protobufjs only for the commands that send). The catalogue imports them by stable
 //     name (dist/up.js); the ES module loader starts then.
 // Our own small modules exist in both passes (up shares init's rendering; the copies are identical), so
 // errors cross them by a brand, not by class identity (src/errors.ts). Packages never ship twice (the
-// build fails if one would): what pass 1 loads lazily (init's prompts, diff, yaml until init renders
-// without it, and the CLI's error output, which shares the secrets send-test-trace registers) is one of
-// pass 2's named entries (SHARED_ENTRIES). Everything the CLI needs at run time is inside, so the
+// build fails if one would): what pass 1 loads lazily (init's prompts, diff, and the CLI's error output,
+// which shares the secrets send-test-trace registers) is one of pass 2's named entries (SHARED_ENTRIES). Everything the CLI needs at run time is inside, so the
 // published package has no dependencies. No source maps: they would have to carry the sources of every
 // bundled package. dist/meta.json (not published) says which sources each output holds (both passes);
 // tests read it.
@@ -85,7 +85,7 @@ const lazyChildProcessForCommander = {
 };
 
 /** The modules pass 2 emits under a stable name for pass 1, as `name -> source` (a path or a package). */
-const SHARED_ENTRIES = { 'init-prompts': 'src/stack/prompts.ts', 'output-context': 'src/output/context.ts', diff: 'diff', yaml: 'yaml' };
+const SHARED_ENTRIES = { 'init-prompts': 'src/stack/prompts.ts', 'output-context': 'src/output/context.ts', diff: 'diff' };
 
 /**
  * Pass 1: the catalogue's `import('./init.js')` becomes a require() of dist/init.cjs (an import() would
@@ -153,14 +153,26 @@ const common = {
 const commands = new Set();
 const pass1 = await build({
   ...common,
-  entryPoints: { cli: 'src/cli.ts', init: 'src/commands/init.ts' },
+  entryPoints: { cli: 'src/cli.ts', init: 'src/commands/init.ts', 'compile-cache': 'src/compile-cache.ts' },
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   // src/package-files.ts finds data/ and templates/ from its own URL.
   define: { 'import.meta.url': '__loomModuleUrl' },
-  banner: { js: "const __loomModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: {
+    js: "const __loomModuleUrl = require('node:url').pathToFileURL(__filename).href; const __loomImport = (specifier) => require('./compile-cache.cjs').importFromBundle(specifier);",
+  },
   plugins: [startUp(commands), lazyChildProcessForCommander],
 });
+
+// Pass 1's bundles may come from V8's code cache (src/compile-cache.ts), where an import() finds no
+// module loader on Node 20: each of their import()s of a pass 2 module goes through compile-cache.cjs.
+// (compile-cache.cjs itself is loaded before the cache exists.)
+for (const output of ['dist/cli.cjs', 'dist/init.cjs']) {
+  const file = path.join(root, output);
+  const routed = readFileSync(file, 'utf8').replace(/\bimport\((?="\.\/[\w-]+\.js"\))/g, '__loomImport(');
+  if (/\bimport\(/.test(routed)) throw new Error(`scripts/build.js: ${output} has an import() of something other than a dist/ module.`);
+  writeFileSync(file, routed);
+}
 
 const pass2 = await build({
   ...common,
