@@ -6,7 +6,7 @@
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli, tempDir } from './helpers/cli.js';
+import { cleanEnv, readFiles, runCli, tempDir } from './helpers/cli.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
 beforeEach(async () => {
@@ -24,17 +24,6 @@ const stampOf = (entry: Buffer) => {
   return entry.subarray(0, end).toString('latin1');
 };
 const envWith = (extra: Record<string, string> = {}) => cleanEnv({ XDG_CACHE_HOME: path.join(work.dir, 'cache'), ...extra });
-
-/** Every file of a stack directory and its content. */
-async function stackFiles(dir: string): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    files[path.relative(dir, file)] = await readFile(file, 'utf8');
-  }
-  return files;
-}
 
 describe('the start-up code cache', () => {
   it('is written on the first run, private to the user, and a cached run does exactly what an uncached one does', async () => {
@@ -55,7 +44,7 @@ describe('the start-up code cache', () => {
       '.env': files['.env']?.replace(/PASSWORD=.*/, 'PASSWORD='),
       'loom-otel.json': files['loom-otel.json']?.replace(/"\.env": "[0-9a-f]+"/, '".env": ""'),
     });
-    expect(withoutPassword(await stackFiles(path.join(work.dir, 'cached')))).toEqual(withoutPassword(await stackFiles(path.join(work.dir, 'uncached'))));
+    expect(withoutPassword(await readFiles(path.join(work.dir, 'cached')))).toEqual(withoutPassword(await readFiles(path.join(work.dir, 'uncached'))));
   });
 
   it('still loads the ES module commands when the command tree comes from the cache', async () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { bundledSources } from './helpers/bundle.js';
-import { BIN, cleanEnv, ROOT, runCli, tempDir } from './helpers/cli.js';
+import { BIN, cleanEnv, readFiles, ROOT, runCli, tempDir } from './helpers/cli.js';
 import { hasTool } from './helpers/validators.js';
 
 let work: { dir: string; cleanup: () => Promise<void> };
@@ -26,22 +26,11 @@ afterEach(async () => {
 const init = (...args: string[]) => runCli(['init', '--yes', '--dir', stack, ...args]);
 const read = (file: string) => readFile(path.join(stack, file), 'utf8');
 
-/** Every file under dir (relative paths), with its content. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = path.join(entry.parentPath, entry.name);
-    out[path.relative(dir, full)] = await readFile(full, 'utf8');
-  }
-  return out;
-}
-
 describe('loom-otel init --yes', () => {
   it('writes every file of the default stack, with .env mode 0600 and a password git ignores', async () => {
     const run = await init();
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(Object.keys(await snapshot(stack)).sort()).toEqual(
+    expect(Object.keys(await readFiles(stack)).sort()).toEqual(
       [
         '.env',
         '.gitignore',
@@ -127,7 +116,7 @@ describe('loom-otel init --yes', () => {
   it('--no-jaeger --no-grafana leaves those parts out of every file', async () => {
     const run = await init('--no-jaeger', '--no-grafana');
     expect(run.exitCode, run.stderr).toBe(0);
-    const files = await snapshot(stack);
+    const files = await readFiles(stack);
     expect(Object.keys(files).some((f) => f.startsWith('grafana/') || f === 'jaeger.yaml')).toBe(false);
     const compose = parse(files['docker-compose.yml'] ?? '') as { services: Record<string, unknown> };
     expect(Object.keys(compose.services).sort()).toEqual(['otel-collector', 'prometheus']);
@@ -137,7 +126,7 @@ describe('loom-otel init --yes', () => {
 
   it('Grafana without Prometheus gets the Jaeger datasource only and no dashboard', async () => {
     await init('--no-prometheus');
-    const files = await snapshot(stack);
+    const files = await readFiles(stack);
     expect(files['grafana/dashboards/loom-agents.json']).toBeUndefined();
     const datasources = parse(files['grafana/provisioning/datasources/loom.yaml'] ?? '') as { datasources: { type: string }[] };
     expect(datasources.datasources.map((d) => d.type)).toEqual(['jaeger']);
@@ -221,11 +210,11 @@ describe('loom-otel init: bad values end with exit 2, name the flag, and write n
 describe('loom-otel init: re-running, --check and --force', () => {
   it('re-running with the same options changes nothing, byte for byte (password included)', async () => {
     await init('--name', 'same', '--no-jaeger');
-    const before = await snapshot(stack);
+    const before = await readFiles(stack);
     const run = await init();
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain('Nothing to change');
-    expect(await snapshot(stack)).toEqual(before);
+    expect(await readFiles(stack)).toEqual(before);
   });
 
   it('re-running with a new flag keeps the recorded options and the password', async () => {
@@ -245,7 +234,7 @@ describe('loom-otel init: re-running, --check and --force', () => {
     expect(clean.exitCode, clean.stderr).toBe(0);
     const edited = (await read('prometheus.yml')).replace('scrape_interval: 15s', 'scrape_interval: 5s');
     await writeFile(path.join(stack, 'prometheus.yml'), edited);
-    const before = await snapshot(stack);
+    const before = await readFiles(stack);
     const drift = await runCli(['init', '--check', '--dir', stack]);
     expect(drift.exitCode).toBe(1);
     expect(drift.stderr).toMatch(/prometheus\.yml: edited by hand/);
@@ -255,7 +244,7 @@ describe('loom-otel init: re-running, --check and --force', () => {
     expect(drift.stdout).toMatch(/^-  scrape_interval: 5s$/m);
     expect(drift.stdout).toMatch(/^\+  scrape_interval: 15s$/m);
     expect(drift.stdout).not.toContain('docker-compose.yml');
-    expect(await snapshot(stack)).toEqual(before);
+    expect(await readFiles(stack)).toEqual(before);
   });
 
   it('--check masks the Grafana password in the diff of an edited .env', async () => {
@@ -331,7 +320,7 @@ describe('loom-otel init: re-running, --check and --force', () => {
     // --force never deletes an edited file, so the fix must not promise it.
     expect(run.stderr).toMatch(/jaeger\.yaml is no longer generated .*\nFix: nothing in the stack uses it now; delete it/);
     expect(run.stderr).not.toMatch(/--force/);
-    const files = await snapshot(stack);
+    const files = await readFiles(stack);
     expect(files['grafana/dashboards/loom-agents.json']).toBeUndefined();
     expect(files['jaeger.yaml']).toBe(edited);
   });
