@@ -26,9 +26,11 @@ export function enableCompileCache(bundleDir: string, env: NodeJS.ProcessEnv = p
     nodeCache();
     return;
   }
-  const home = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, '.cache') : undefined);
-  if (!home || !path.isAbsolute(home)) return;
-  const cacheDir = path.join(home, 'loom-otel', 'compile-cache');
+  // XDG: a relative $XDG_CACHE_HOME is invalid and ignored.
+  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
+  const base = xdg ?? (env.HOME && path.isAbsolute(env.HOME) ? path.join(env.HOME, '.cache') : undefined);
+  if (!base) return;
+  const cacheDir = path.join(base, 'loom-otel', 'compile-cache');
   const toWrite: { script: Script; entry: string; stamp: Buffer }[] = [];
   const prototype = Module.prototype as unknown as { _compile: Compile };
   const plainCompile = prototype._compile;

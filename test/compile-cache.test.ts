@@ -79,6 +79,15 @@ describe('the start-up code cache', () => {
     expect(stampOf(await readFile(entry))).toBe(stampOf(good));
   });
 
+  it('goes under $HOME/.cache when $XDG_CACHE_HOME is unset or relative (invalid for XDG)', async () => {
+    const home = path.join(work.dir, 'home');
+    await mkdir(home);
+    const run = await runCli(['--version'], { env: cleanEnv({ HOME: home, XDG_CACHE_HOME: 'relative/cache' }), cwd: work.dir });
+    expect(run.exitCode).toBe(0);
+    expect(await readdir(path.join(home, '.cache', 'loom-otel', 'compile-cache'))).toEqual(['cli.cjs.v8']);
+    await expect(stat(path.join(work.dir, 'relative'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('changes nothing when the cache cannot be written, or is turned off', async () => {
     const blocked = path.join(work.dir, 'blocked');
     await writeFile(blocked, 'a file where the cache directory would go');
