@@ -314,6 +314,32 @@ describe('symbolic links inside the stack directory are refused, never followed'
     expect(await readdir(stack)).toEqual(['.env']);
   });
 
+  it('a FIFO or a device at loom-otel.json: every command that reads the manifest names it and ends, init --force replaces it', async () => {
+    await mkdir(stack);
+    await execa('mkfifo', [manifestPath()]);
+    const refused = `${manifestPath()} is not a regular file, so loom-otel does not read it.`;
+    for (const args of [['status'], ['down'], ['up', '--local'], ['send-test-trace'], ['init', '--yes']]) {
+      const run = await runCli([...args, '--dir', stack], { timeout: 20_000 });
+      expect(run.exitCode, `${args.join(' ')}: ${run.stderr}`).toBe(1);
+      expect(run.stderr).toContain(refused);
+      expect(run.stderr).toContain(`\`loom-otel init --dir ${stack} --force\``);
+    }
+    const doctor = await runCli(['doctor', '--json', '--timeout', '1', '--dir', stack, '--no-in-container'], { timeout: 20_000 });
+    const checks = (JSON.parse(doctor.stdout) as { groups: { checks: { id: string; status: string; detail: string }[] }[] }).groups.flatMap((g) => g.checks);
+    expect(checks.find((c) => c.id === 'stack.manifest')).toMatchObject({ status: 'fail', detail: refused });
+
+    const replaced = await init('--force');
+    expect(replaced.exitCode, replaced.stderr).toBe(0);
+    expect((await lstat(manifestPath())).isFile()).toBe(true);
+
+    const device = path.join(work.dir, 'device-stack');
+    await mkdir(device);
+    await symlink('/dev/zero', path.join(device, 'loom-otel.json'));
+    const endless = await runCli(['status', '--dir', device], { timeout: 20_000 });
+    expect(endless.exitCode).toBe(1);
+    expect(endless.stderr).toContain(`${path.join(device, 'loom-otel.json')} is not a regular file`);
+  });
+
   it('--dir itself may be a link (the user chose it): init writes into the folder it points at', async () => {
     const real = path.join(work.dir, 'real');
     await mkdir(real);

@@ -4,7 +4,7 @@
  * re-render) and a digest of every file as written (so a file the user edited is never overwritten).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ActionError, UsageError } from '../errors.js';
 import { stackPathProblem } from './confine.js';
@@ -90,6 +90,9 @@ export function stackDir(dirFlag: string | undefined, cwd = process.cwd()): stri
   return path.resolve(cwd, dirFlag ?? DEFAULT_STACK_DIR);
 }
 
+/** Far above any real manifest (about 2 KB), far below what would hurt to read. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 /**
  * Reads the manifest in `dir`. Returns undefined when there is none; throws a CliError naming the file
  * and the fix when it cannot be read (exit 1) or is not a valid manifest (exit 2, see parseManifest).
@@ -98,10 +101,26 @@ export async function findStack(dir: string): Promise<FoundStack | undefined> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
+    // A FIFO or a device in its place (a cloned repository can hold one) would block the read or never
+    // end it, and no manifest is anywhere near MAX_MANIFEST_BYTES.
+    const info = statSync(manifestPath, { throwIfNoEntry: false });
+    if (!info) return undefined;
+    if (!info.isFile()) {
+      throw new ActionError(
+        `${manifestPath} is not a regular file, so loom-otel does not read it.`,
+        `Remove it (loom-otel never writes one), or run \`loom-otel init --dir ${dir} --force\` to put a new manifest in its place.`,
+      );
+    }
+    if (info.size > MAX_MANIFEST_BYTES) {
+      throw new ActionError(
+        `${manifestPath} is ${info.size} bytes; a loom-otel manifest is a few kilobytes, so loom-otel does not read it.`,
+        `Run \`loom-otel init --dir ${dir} --force\` to write it again (options from flags, else defaults).`,
+      );
+    }
     // Synchronous: one small local file, and node:fs/promises need not load for it.
     text = readFileSync(manifestPath, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof ActionError) throw error;
     throw new ActionError(`Cannot read ${manifestPath}: ${(error as Error).message}`, 'Check the file permissions.');
   }
   const manifest = parseManifest(text, manifestPath);
