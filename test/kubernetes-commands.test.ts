@@ -102,7 +102,11 @@ describe('doctor --dir on a Kubernetes stack', () => {
   it('fails when the ConfigMap moves a receiver to a port the Deployment does not list', async () => {
     const { exitCode, checks } = await doctorAfterEdit('moved-port', 'endpoint: 0.0.0.0:4318', 'endpoint: 0.0.0.0:4319');
     expect(exitCode).toBe(1);
-    expect(checks.find((c) => c.id === 'stack.ports.4319')).toMatchObject({ status: 'fail', detail: expect.stringContaining('receivers/otlp (http) listens on 4319') });
+    expect(checks.find((c) => c.id === 'stack.ports.4319')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('receivers/otlp (http) listens on 4319'),
+      fix: expect.stringMatching(/`loom-otel init --dir \S+moved-port --force`/),
+    });
     const clean = await doctor(stack);
     expect(clean.checks.find((c) => c.id === 'stack.ports')).toMatchObject({ status: 'pass' });
   });

@@ -53,7 +53,7 @@ async function collectorSource(docs: Doc[]): Promise<CollectorSource | undefined
 }
 
 /** Every port the collector config listens on for OTLP, health or metrics is a container port of the Deployment. */
-function portsListed(file: string, listeners: CollectorListener[], containerPorts: number[]): CheckResult[] {
+function portsListed(rewrite: string, file: string, listeners: CollectorListener[], containerPorts: number[]): CheckResult[] {
   const title = `${file}: the Deployment lists the ports the collector listens on`;
   const unlisted = listeners.filter((l) => l.role !== 'other' && !containerPorts.includes(l.port));
   if (unlisted.length === 0) return [pass('stack.ports', title, listeners.filter((l) => l.role !== 'other').map((l) => l.port).join(', '))];
@@ -62,7 +62,7 @@ function portsListed(file: string, listeners: CollectorListener[], containerPort
       `stack.ports.${l.port}`,
       title,
       `${l.component} listens on ${l.port}, which the ${SERVICE_NAMES.collector} Deployment does not list: its Service and probes cannot reach it`,
-      `Make the config listen on the port the Deployment lists, or write the stack again: \`loom-otel init --force\` (overwrites your edits).`,
+      `Make the config listen on the port the Deployment lists, or write the stack again: \`${rewrite} --force\` (overwrites your edits).`,
     ),
   );
 }
@@ -98,7 +98,7 @@ export async function checkKubernetesStack(stack: FoundStack, imageFlag: string 
     const lint = lintCollectorConfig({ config: source.config, file: `${file}: ${source.where}`, image, prometheusScrapes: stack.model.has('prometheus') });
     checks.push(...lint.checks.map((check) => ({ ...check, title: `${file} ${source.where}: ${check.title}` })));
     // The operator derives its ports from the config; our Deployment lists them, and must list what the config listens on.
-    if (source.containerPorts) checks.push(...portsListed(file, lint.listeners, source.containerPorts));
+    if (source.containerPorts) checks.push(...portsListed(rewrite, file, lint.listeners, source.containerPorts));
   }
 
   const dir = path.relative(process.cwd(), stack.dir) || '.';

@@ -28,7 +28,7 @@ export function insideStack(dir: string, relative: string): string {
   if (stackPathProblem(relative) || fromDir === '' || fromDir.startsWith('..') || path.isAbsolute(fromDir)) {
     throw new ActionError(
       `Refusing ${quote(relative)}: it is not a path inside the stack directory ${dir}.`,
-      'Correct the path in loom-otel.json, or run `loom-otel init --force` to write a new manifest.',
+      `Correct the path in loom-otel.json, or run \`loom-otel init --dir ${dir} --force\` to write a new manifest.`,
     );
   }
   return target;
