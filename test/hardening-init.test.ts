@@ -314,7 +314,7 @@ describe('symbolic links inside the stack directory are refused, never followed'
     expect(await readdir(stack)).toEqual(['.env']);
   });
 
-  it('a FIFO or a device at loom-otel.json: every command that reads the manifest names it and ends, init --force replaces it', async () => {
+  it('a FIFO or a device at loom-otel.json: every command that reads the manifest names it and ends, init --force replaces it; doctor reads the other stack files alike', async () => {
     await mkdir(stack);
     await execa('mkfifo', [manifestPath()]);
     const refused = `${manifestPath()} is not a regular file, so loom-otel does not read it.`;
@@ -331,6 +331,13 @@ describe('symbolic links inside the stack directory are refused, never followed'
     const replaced = await init('--force');
     expect(replaced.exitCode, replaced.stderr).toBe(0);
     expect((await lstat(manifestPath())).isFile()).toBe(true);
+
+    // Every other file of the stack that doctor reads is read the same way.
+    await rm(path.join(stack, 'docker-compose.yml'));
+    await execa('mkfifo', [path.join(stack, 'docker-compose.yml')]);
+    const compose = await runCli(['doctor', '--json', '--timeout', '1', '--dir', stack, '--no-in-container'], { timeout: 20_000 });
+    const composeChecks = (JSON.parse(compose.stdout) as { groups: { checks: { id: string; status: string; detail: string }[] }[] }).groups.flatMap((g) => g.checks);
+    expect(composeChecks.find((c) => c.id === 'stack.parse.docker-compose.yml')).toMatchObject({ status: 'fail', detail: 'docker-compose.yml cannot be read (not a regular file)' });
 
     const device = path.join(work.dir, 'device-stack');
     await mkdir(device);

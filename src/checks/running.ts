@@ -2,9 +2,9 @@
  * Is each running part of the stack healthy? The part probes come from ./health.ts (shared with `up`);
  * on top, Prometheus must have its scrape targets up and Grafana its datasources working.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { redact, rememberSecrets } from '../output/redact.js';
+import { readStackFile } from '../stack/confine.js';
 import type { FoundStack } from '../stack/manifest.js';
 import { ENV_FILE, GRAFANA_ADMIN_USER, GRAFANA_USER_VAR, passwordFromEnvFile, valueFromEnvFile } from '../stack/render/env.js';
 import { CONTAINER_PORTS, SERVICE_NAMES, type PartName, type StackPart } from '../stack/model.js';
@@ -117,7 +117,12 @@ async function grafanaDatasources(stack: FoundStack, part: StackPart, timeoutMs:
   let auth: string | undefined;
   let list = await getJson<Array<{ uid?: string; name?: string; type?: string }>>(new URL('/api/datasources', base).toString(), left());
   if (!('error' in list) && (list.status === 401 || list.status === 403)) {
-    const envText = await readFile(path.join(stack.dir, ENV_FILE), 'utf8').catch(() => '');
+    let envText = '';
+    try {
+      envText = readStackFile(path.join(stack.dir, ENV_FILE)) ?? '';
+    } catch {
+      // unreadable, or not a regular file: no password to offer
+    }
     const password = passwordFromEnvFile(envText);
     if (!password) return [skip(id, title, `Grafana needs a login and ${ENV_FILE} in ${stack.dir} has no admin password`)];
     const user = valueFromEnvFile(envText, GRAFANA_USER_VAR) || GRAFANA_ADMIN_USER;

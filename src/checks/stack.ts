@@ -3,9 +3,9 @@
  * config linted against the image the compose file runs it on, and the compose file, the collector and
  * Prometheus agreeing on ports. Also lints a collector config on its own (`doctor --collector-config`).
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadDistribution } from '../stack/collector-distribution.js';
+import { readStackFile } from '../stack/confine.js';
 import { type FoundStack, sha256 } from '../stack/manifest.js';
 import { CONTAINER_PORTS, IMAGES, PORT_FLAGS, SERVICE_NAMES, type PortRole } from '../stack/model.js';
 import { COLLECTOR_CONFIG_FILE } from '../stack/render/collector.js';
@@ -23,13 +23,13 @@ import { fail, info, pass, warn, type CheckResult } from './types.js';
 export type Parsed = { ok: true; value: unknown } | { ok: false; error: string } | { ok: 'missing' };
 
 async function readParsed(file: string): Promise<{ text?: string; parsed: Parsed }> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    text = readStackFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { parsed: code === 'ENOENT' ? { ok: 'missing' } : { ok: false, error: `cannot be read (${code})` } };
+    return { parsed: { ok: false, error: `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` } };
   }
+  if (text === undefined) return { parsed: { ok: 'missing' } };
   if (/\.ya?ml$/i.test(file)) {
     const { parseAllDocuments } = await import('yaml');
     const docs = parseAllDocuments(text);

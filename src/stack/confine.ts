@@ -7,7 +7,7 @@
  */
 // Synchronous calls: these are single local metadata lookups, and init makes dozens of them; each
 // asynchronous one would cost a round trip through libuv's thread pool (measured in bench/startup).
-import { lstatSync, mkdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ActionError, UsageError } from '../errors.js';
 import { quote } from './schema.js';
@@ -32,6 +32,32 @@ export function insideStack(dir: string, relative: string): string {
     );
   }
   return target;
+}
+
+/** Why a file of a stack directory was not read: `message` is the reason, fit for "(...)" after a path. */
+export class StackFileRefused extends Error {
+  constructor(
+    readonly reason: 'not a regular file' | 'too large',
+    /** Its size in bytes. */
+    readonly size: number,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * The text of a file of a stack directory, or undefined when there is none. A FIFO or a device in its
+ * place (a cloned repository can hold one) would block the read or never end it, and a file over
+ * `maxBytes` is not one loom-otel wrote: both are refused (StackFileRefused) before anything is read. A
+ * directory fails as Node says (EISDIR). Links are followed: a caller that must not follow them checks
+ * with refuseLinks first.
+ */
+export function readStackFile(file: string, maxBytes = Number.POSITIVE_INFINITY): string | undefined {
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (!info) return undefined;
+  if (!info.isFile() && !info.isDirectory()) throw new StackFileRefused('not a regular file', info.size);
+  if (info.size > maxBytes) throw new StackFileRefused('too large', info.size);
+  return readFileSync(file, 'utf8');
 }
 
 /** Undefined when missing, or unreadable. Missing is the common case: no exception to build for it. */

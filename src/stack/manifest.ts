@@ -4,10 +4,9 @@
  * re-render) and a digest of every file as written (so a file the user edited is never overwritten).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ActionError, UsageError } from '../errors.js';
-import { stackPathProblem } from './confine.js';
+import { readStackFile, StackFileRefused, stackPathProblem } from './confine.js';
 import { COLLECTOR_MODES, dnsLabelProblem, GRAFANA_MODES, PROMETHEUS_MODES } from './kubernetes.js';
 import { buildStackModel, STACK_TARGETS, type KubernetesOptions, type StackModel, type StackOptions } from './model.js';
 import { composeNameProblem, environmentProblem, portProblem, samplingProblem } from './options.js';
@@ -99,30 +98,26 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
  */
 export async function findStack(dir: string): Promise<FoundStack | undefined> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
-  let text: string;
+  let text: string | undefined;
   try {
-    // A FIFO or a device in its place (a cloned repository can hold one) would block the read or never
-    // end it, and no manifest is anywhere near MAX_MANIFEST_BYTES.
-    const info = statSync(manifestPath, { throwIfNoEntry: false });
-    if (!info) return undefined;
-    if (!info.isFile()) {
+    // Synchronous: one small local file, and node:fs/promises need not load for it.
+    text = readStackFile(manifestPath, MAX_MANIFEST_BYTES);
+  } catch (error) {
+    if (error instanceof StackFileRefused && error.reason === 'not a regular file') {
       throw new ActionError(
         `${manifestPath} is not a regular file, so loom-otel does not read it.`,
         `Remove it (loom-otel never writes one), or run \`loom-otel init --dir ${dir} --force\` to put a new manifest in its place.`,
       );
     }
-    if (info.size > MAX_MANIFEST_BYTES) {
+    if (error instanceof StackFileRefused) {
       throw new ActionError(
-        `${manifestPath} is ${info.size} bytes; a loom-otel manifest is a few kilobytes, so loom-otel does not read it.`,
+        `${manifestPath} is ${error.size} bytes; a loom-otel manifest is a few kilobytes, so loom-otel does not read it.`,
         `Run \`loom-otel init --dir ${dir} --force\` to write it again (options from flags, else defaults).`,
       );
     }
-    // Synchronous: one small local file, and node:fs/promises need not load for it.
-    text = readFileSync(manifestPath, 'utf8');
-  } catch (error) {
-    if (error instanceof ActionError) throw error;
     throw new ActionError(`Cannot read ${manifestPath}: ${(error as Error).message}`, 'Check the file permissions.');
   }
+  if (text === undefined) return undefined;
   const manifest = parseManifest(text, manifestPath);
   return { dir, manifestPath, manifest, model: buildStackModel(manifest.options) };
 }

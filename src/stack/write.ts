@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 // Synchronous file calls: each asynchronous one is a round trip through libuv's thread pool, and a fresh
 // stack takes about 150 of them; applyPlan yields to the event loop between files so signals are still seen.
-import { chmodSync, lstatSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { ActionError, CliError, InterruptedError } from '../errors.js';
-import { createInsideStack, createStackDirectory, insideStack, refuseLinks } from './confine.js';
+import { createInsideStack, createStackDirectory, insideStack, readStackFile, refuseLinks } from './confine.js';
 import { MASK } from '../output/redact.js';
 import { MANIFEST_FILE, serializeManifest, sha256, type StackManifest } from './manifest.js';
 import type { GeneratedFile } from './render/index.js';
@@ -51,12 +51,7 @@ export interface FilePlan {
 export async function readIfExists(dir: string, relative: string): Promise<string | undefined> {
   const file = await refuseLinks(dir, relative);
   try {
-    // Missing is the common case (a fresh stack): no exception to build for it.
-    const info = lstatSync(file, { throwIfNoEntry: false });
-    if (!info) return undefined;
-    // A FIFO or a device in a file's place would block the read or never end it.
-    if (!info.isFile() && !info.isDirectory()) throw new Error('not a regular file');
-    return readFileSync(file, 'utf8');
+    return readStackFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fileError('read', file, error);
