@@ -12,10 +12,10 @@
 // Our own small modules exist in both passes (up shares init's rendering; the copies are identical), so
 // errors cross them by a brand, not by class identity (src/errors.ts). Packages never ship twice (the
 // build fails if one would): what pass 1 loads lazily (init's prompts, diff, and the CLI's error output,
-// which shares the secrets send-test-trace registers) is one of pass 2's named entries (SHARED_ENTRIES). Everything the CLI needs at run time is inside, so the
-// published package has no dependencies. No source maps: they would have to carry the sources of every
-// bundled package. dist/meta.json (not published) says which sources each output holds (both passes);
-// tests read it.
+// which shares the secrets send-test-trace registers) is one of pass 2's named entries (SHARED_ENTRIES).
+// Everything the CLI needs at run time is inside, so the published package has no dependencies. No
+// source maps: they would have to carry the sources of every bundled package. dist/meta.json (not
+// published) says which sources each output holds (both passes); tests read it.
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -44,8 +44,9 @@ const PROBE = 'probe';
 
 /**
  * `await import('yaml')` of a CommonJS package gives named exports under Node, but esbuild's split-off
- * chunk for it (or a named entry made of it) exports only `default`. This plugin puts an ES module in between that re-exports the
- * names Node itself finds in the package, so the source can import such packages lazily as usual.
+ * chunk for it (or a named entry made of it) exports only `default`. This plugin puts an ES module in
+ * between that re-exports the names Node itself finds in the package, so the source can import such
+ * packages lazily as usual.
  */
 const commonJsDynamicImports = {
   name: 'commonjs-dynamic-imports',
